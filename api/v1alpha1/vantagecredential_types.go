@@ -1,0 +1,301 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ClientAuthMethod says how the client authenticates to the token endpoint.
+// +kubebuilder:validation:Enum=Auto;ClientSecretBasic;ClientSecretPost
+type ClientAuthMethod string
+
+const (
+	// ClientAuthAuto tries HTTP Basic first and falls back to the form body
+	// once when the server refuses the client, remembering what worked.
+	ClientAuthAuto ClientAuthMethod = "Auto"
+	// ClientAuthBasic sends client_id and client_secret with HTTP Basic.
+	ClientAuthBasic ClientAuthMethod = "ClientSecretBasic"
+	// ClientAuthPost sends client_id and client_secret in the form body.
+	ClientAuthPost ClientAuthMethod = "ClientSecretPost"
+)
+
+// CreationPolicy says who owns the target Secret.
+// +kubebuilder:validation:Enum=Owner;Orphan;Merge
+type CreationPolicy string
+
+const (
+	// CreationPolicyOwner creates the target with a controller owner
+	// reference, so it is deleted with the credential.
+	CreationPolicyOwner CreationPolicy = "Owner"
+	// CreationPolicyOrphan creates the target without an owner reference, so
+	// it outlives the credential.
+	CreationPolicyOrphan CreationPolicy = "Orphan"
+	// CreationPolicyMerge writes only the operator's keys into a Secret that
+	// may already exist, leaving every other key alone.
+	CreationPolicyMerge CreationPolicy = "Merge"
+)
+
+// Annotations and labels the operator reads or writes.
+const (
+	// RefreshRequestedAnnotation forces one exchange when set to a value not
+	// yet handled (for example the current time).
+	RefreshRequestedAnnotation = "vantage.omnivector.solutions/refresh-requested-at"
+	// CredentialLabel on a target Secret names the credential managing it.
+	CredentialLabel = "vantage.omnivector.solutions/credential"
+	// ManagedByLabel on a target Secret marks it as written by the operator.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of ManagedByLabel.
+	ManagedByValue = "vantage-credential-operator"
+	// ExpiresAtAnnotation on a target Secret holds the token's expiry (RFC 3339).
+	ExpiresAtAnnotation = "vantage.omnivector.solutions/expires-at"
+	// IssuedAtAnnotation on a target Secret holds when the token was issued (RFC 3339).
+	IssuedAtAnnotation = "vantage.omnivector.solutions/issued-at"
+	// DataHashAnnotation on a target Secret holds a hash of the data the
+	// operator wrote, so edits by others are detected and repaired.
+	DataHashAnnotation = "vantage.omnivector.solutions/data-hash"
+	// InputsHashAnnotation on a target Secret holds a hash of everything the
+	// token and the Secret were made from (key, scopes, URLs, template), so a
+	// change of any of them causes a new exchange.
+	InputsHashAnnotation = "vantage.omnivector.solutions/inputs-hash"
+)
+
+// Condition types, following kstatus.
+const (
+	// ConditionReady is True while the target Secret holds a token valid now.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the operator works towards a first
+	// token or a new generation of its inputs.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when retrying cannot help until an input changes.
+	ConditionStalled = "Stalled"
+)
+
+// SecretKeyReference names a Secret in the credential's namespace and,
+// optionally, one key in it.
+type SecretKeyReference struct {
+	// name is the name of the Secret holding the service-account key.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// key is the data key holding the JSON key file. When unset,
+	// "service-account.json" is used if present, else the plain keys
+	// client_id and client_secret.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key *string `json:"key,omitempty"`
+}
+
+// TargetTemplate shapes the target Secret.
+type TargetTemplate struct {
+	// type is the Secret type of the target. Default Opaque.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self != 'kubernetes.io/service-account-token' && self != 'bootstrap.kubernetes.io/token'",message="type must not be kubernetes.io/service-account-token or bootstrap.kubernetes.io/token: the API server manages those Secrets; use Opaque"
+	Type *string `json:"type,omitempty"`
+
+	// labels are added to the target Secret.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations are added to the target Secret.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// data replaces the default keys: each value is a Go text/template
+	// rendered with .AccessToken, .TokenType, .ExpiresAt (RFC 3339),
+	// .Scope (space-separated), .Scopes, .APIURL and .Organization.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)",message="data keys must be valid Secret keys: letters, digits, '-', '_' and '.', at most 253 characters"
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// TargetSpec describes the Secret the token is written to.
+type TargetSpec struct {
+	// name of the target Secret in the credential's namespace. Default: the
+	// credential's name.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name *string `json:"name,omitempty"`
+
+	// creationPolicy says who owns the target Secret: Owner (deleted with the
+	// credential), Orphan (kept), or Merge (write only the operator's keys
+	// into a Secret that may already exist). Default Owner.
+	// +optional
+	// +kubebuilder:default=Owner
+	CreationPolicy *CreationPolicy `json:"creationPolicy,omitempty"`
+
+	// template shapes the target Secret; without it the default keys are
+	// written (access_token, token_type, expires_at, scope, VANTAGE_API_KEY,
+	// VANTAGE_API_URL, VANTAGE_ORG).
+	// +optional
+	Template *TargetTemplate `json:"template,omitempty"`
+}
+
+// VantageCredentialSpec defines the desired state of VantageCredential.
+type VantageCredentialSpec struct {
+	// serviceAccountSecretRef names the Secret holding the Vantage
+	// service-account key (client_id and client_secret).
+	// +required
+	ServiceAccountSecretRef SecretKeyReference `json:"serviceAccountSecretRef"`
+
+	// scopes requested for the token, such as jobs:read. Empty means the
+	// client's default scopes.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^[!#-\[\]-~]+$`
+	Scopes []string `json:"scopes,omitempty"`
+
+	// tokenURL is the OAuth2 token endpoint. Overrides token_url from the key.
+	// Default https://auth.vantage.omnivector.solutions/oauth/token.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() == 'localhost' || (isIP(url(self).getHostname()) && ip(url(self).getHostname()).isLoopback()))))",message="tokenURL must be an https URL (http only to localhost or a loopback address), such as https://auth.vantage.omnivector.solutions/oauth/token"
+	TokenURL *string `json:"tokenURL,omitempty"`
+
+	// apiURL is the Vantage API written as VANTAGE_API_URL. Overrides api_url
+	// from the key. Default https://api.vantage.omnivector.solutions.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() == 'localhost' || (isIP(url(self).getHostname()) && ip(url(self).getHostname()).isLoopback()))))",message="apiURL must be an https URL (http only to localhost or a loopback address), such as https://api.vantage.omnivector.solutions"
+	APIURL *string `json:"apiURL,omitempty"`
+
+	// organization is written as VANTAGE_ORG. Overrides organization from the key.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Organization *string `json:"organization,omitempty"`
+
+	// audience is sent as the audience parameter of the token request.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	Audience *string `json:"audience,omitempty"`
+
+	// clientAuthMethod says how the client authenticates: Auto (HTTP Basic,
+	// then the form body once if the server refuses the client),
+	// ClientSecretBasic or ClientSecretPost. Default Auto.
+	// +optional
+	// +kubebuilder:default=Auto
+	ClientAuthMethod *ClientAuthMethod `json:"clientAuthMethod,omitempty"`
+
+	// refreshBefore is how long before expiry the token is refreshed, such as
+	// 10m. Default: one third of the token's lifetime.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="refreshBefore must be a positive duration such as 10m"
+	RefreshBefore *metav1.Duration `json:"refreshBefore,omitempty"`
+
+	// suspend stops all token requests and Secret writes while true.
+	// +optional
+	Suspend *bool `json:"suspend,omitempty"`
+
+	// target describes the Secret the token is written to.
+	// +optional
+	Target *TargetSpec `json:"target,omitempty"`
+}
+
+// VantageCredentialStatus defines the observed state of VantageCredential.
+type VantageCredentialStatus struct {
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Reconciling and Stalled, with kstatus semantics.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// expiresAt is when the token in the target Secret expires.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+
+	// lastRefreshTime is when the token in the target Secret was issued.
+	// +optional
+	LastRefreshTime *metav1.Time `json:"lastRefreshTime,omitempty"`
+
+	// nextRefreshTime is when the next exchange is due.
+	// +optional
+	NextRefreshTime *metav1.Time `json:"nextRefreshTime,omitempty"`
+
+	// lastFailureTime is when the last exchange failed.
+	// +optional
+	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+
+	// consecutiveFailures counts failed exchanges since the last success; it
+	// drives the retry backoff and survives a restart of the operator.
+	// +optional
+	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+
+	// failedSourceVersion is the resourceVersion of the service-account
+	// Secret used by the last failed exchange, so a terminal failure is
+	// retried at once when that Secret changes.
+	// +optional
+	FailedSourceVersion string `json:"failedSourceVersion,omitempty"`
+
+	// grantedScopes are the scopes the token server granted.
+	// +optional
+	// +listType=atomic
+	GrantedScopes []string `json:"grantedScopes,omitempty"`
+
+	// targetSecretName is the Secret holding the token.
+	// +optional
+	TargetSecretName string `json:"targetSecretName,omitempty"`
+
+	// lastHandledRefreshRequest is the last value of the
+	// vantage.omnivector.solutions/refresh-requested-at annotation acted on.
+	// +optional
+	LastHandledRefreshRequest string `json:"lastHandledRefreshRequest,omitempty"`
+}
+
+// VantageCredential turns a Vantage service-account key into a fresh access
+// token kept in a Secret.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=vcred,categories=vantage
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.expiresAt`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.targetSecretName`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.spec.serviceAccountSecretRef.name != (has(self.spec.target) && has(self.spec.target.name) ? self.spec.target.name : self.metadata.name)",message="the target Secret must differ from the service-account Secret: set spec.target.name to another name"
+type VantageCredential struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec defines the desired state of VantageCredential.
+	// +required
+	Spec VantageCredentialSpec `json:"spec"`
+
+	// status defines the observed state of VantageCredential.
+	// +optional
+	Status VantageCredentialStatus `json:"status,omitempty"`
+}
+
+// VantageCredentialList contains a list of VantageCredential.
+// +kubebuilder:object:root=true
+type VantageCredentialList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []VantageCredential `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&VantageCredential{}, &VantageCredentialList{})
+}
