@@ -1,0 +1,237 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/utils/clock"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout  = 10 * time.Second
+	DefaultLifetime = time.Hour
+)
+
+// Exchanger trades client credentials for an access token.
+type Exchanger interface {
+	Exchange(ctx context.Context, req Request) (*Token, error)
+}
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// HTTPClient sends the requests; nil means a client with Timeout and
+	// the proxy from the environment. Redirects are never followed, whatever
+	// its CheckRedirect says: a token endpoint has no reason to redirect, and
+	// a 307 would resend the form body, client secret included, wherever it
+	// points.
+	HTTPClient *http.Client
+	// Timeout bounds each request, reading the answer included; default 10s.
+	Timeout time.Duration
+	// DefaultLifetime is assumed when a response has neither expires_in nor
+	// a JWT exp claim; default 1h.
+	DefaultLifetime time.Duration
+	// Clock stamps IssuedAt and reads Retry-After dates; default the real clock.
+	Clock clock.PassiveClock
+	// RequestsPerSecond limits requests toward token servers, all of them
+	// together, so a mass refresh does not trip their rate limits; 0 means
+	// unlimited. Burst defaults to 1.
+	RequestsPerSecond float64
+	Burst             int
+	// UserAgent is sent when non-empty.
+	UserAgent string
+}
+
+// Client is the Exchanger that talks HTTP. It is safe for concurrent use.
+type Client struct {
+	http            *http.Client
+	timeout         time.Duration
+	defaultLifetime time.Duration
+	clock           clock.PassiveClock
+	limiter         *rate.Limiter // nil: unlimited
+	userAgent       string
+	methods         methodMemory
+}
+
+var _ Exchanger = (*Client)(nil)
+
+// NewClient returns a Client with the defaults filled in.
+func NewClient(opts Options) *Client {
+	c := &Client{
+		timeout:         opts.Timeout,
+		defaultLifetime: opts.DefaultLifetime,
+		clock:           opts.Clock,
+		userAgent:       opts.UserAgent,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.defaultLifetime <= 0 {
+		c.defaultLifetime = DefaultLifetime
+	}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
+	var hc http.Client
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	} else {
+		hc = http.Client{Timeout: c.timeout, Transport: defaultTransport()}
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &hc
+	if opts.RequestsPerSecond > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), max(opts.Burst, 1))
+	}
+	return c
+}
+
+// defaultTransport is a private copy of http.DefaultTransport, so other
+// users of the default cannot change ours; it takes the proxy from the
+// environment.
+func defaultTransport() http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return &http.Transport{Proxy: http.ProxyFromEnvironment}
+}
+
+// Exchange performs the client-credentials grant. Every error it returns is
+// an *Error.
+func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
+	if e := validate(req); e != nil {
+		return nil, e
+	}
+	method := req.method()
+	if method != AuthAuto {
+		return result(c.attempt(ctx, req, method))
+	}
+	method = c.methods.first(req)
+	tok, e := c.attempt(ctx, req, method)
+	if e != nil && refusesClient(e) {
+		method = otherMethod(method)
+		tok, e = c.attempt(ctx, req, method)
+	}
+	if e == nil {
+		c.methods.remember(req, method)
+	}
+	return result(tok, e)
+}
+
+// result keeps a nil *Error from becoming a non-nil error.
+func result(tok *Token, e *Error) (*Token, error) {
+	if e != nil {
+		return nil, e
+	}
+	return tok, nil
+}
+
+// validate refuses requests that cannot succeed, before any secret is sent.
+func validate(req Request) *Error {
+	u, err := url.Parse(req.TokenURL)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return invalidInput(fmt.Sprintf("the token URL %q is not an absolute http or https URL", displayURL(req.TokenURL)))
+	case u.User != nil:
+		return invalidInput("the token URL must not hold credentials")
+	case req.ClientID == "":
+		return invalidInput("the client id is empty")
+	case req.ClientSecret == "":
+		return invalidInput("the client secret is empty")
+	}
+	switch req.method() {
+	case AuthAuto, AuthBasic, AuthPost:
+		return nil
+	default:
+		return invalidInput(fmt.Sprintf("unknown client auth method %q", truncate(string(req.AuthMethod), 40)))
+	}
+}
+
+// attempt sends one token request with one auth method.
+func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*Token, *Error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, &Error{Kind: Transient, Code: codeRateLimited,
+				Description: "gave up waiting for the client-side rate limit: " + err.Error(), cause: err}
+		}
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(req.Scopes) > 0 {
+		form.Set("scope", strings.Join(req.Scopes, " "))
+	}
+	if req.Audience != "" {
+		form.Set("audience", req.Audience)
+	}
+	header := http.Header{
+		"Content-Type": {"application/x-www-form-urlencoded"},
+		"Accept":       {"application/json"},
+	}
+	if c.userAgent != "" {
+		header.Set("User-Agent", c.userAgent)
+	}
+	addCredentials(method, req, form, header)
+	httpReq, err := http.NewRequestWithContext(reqCtx, http.MethodPost, req.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, invalidInput("the token request could not be built")
+	}
+	httpReq.Header = header
+
+	resp, err := c.http.Do(httpReq)
+	if err != nil {
+		return nil, c.networkError(ctx, reqCtx, req, err)
+	}
+	defer resp.Body.Close()
+	arrived := c.clock.Now()
+	// Closing without draining the rest gives up the connection, which is
+	// cheaper than reading an oversized answer to the end.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
+	if err != nil {
+		return nil, c.networkError(ctx, reqCtx, req, err)
+	}
+	return parseResponse(response{
+		status:    resp.StatusCode,
+		header:    resp.Header,
+		body:      data[:min(len(data), maxBodySize)],
+		truncated: len(data) > maxBodySize,
+	}, req, arrived, c.defaultLifetime)
+}
+
+// networkError describes a request that got no (complete) answer. The text
+// of a *url.Error is not used as is: it quotes the URL, userinfo included.
+func (c *Client) networkError(ctx, reqCtx context.Context, req Request, err error) *Error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	var netErr net.Error
+	var what string
+	switch {
+	case ctx.Err() != nil:
+		what = "abandoned: " + ctx.Err().Error()
+		err = ctx.Err()
+	case reqCtx.Err() != nil:
+		what = fmt.Sprintf("no answer within %s", c.timeout)
+		err = reqCtx.Err()
+	case errors.As(err, &netErr) && netErr.Timeout():
+		what = "timed out: " + err.Error()
+	default:
+		what = err.Error()
+	}
+	return &Error{
+		Kind:        Transient,
+		Code:        codeNetworkError,
+		Description: newRedactor(req).clean("POST " + displayURL(req.TokenURL) + ": " + what),
+		cause:       err,
+	}
+}

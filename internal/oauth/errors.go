@@ -1,0 +1,168 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Kind says whether retrying an exchange can help.
+type Kind string
+
+const (
+	// Terminal: retrying cannot help until an input changes (credentials,
+	// scopes, token URL) or the token server's configuration does.
+	Terminal Kind = "Terminal"
+	// Transient: retry with backoff.
+	Transient Kind = "Transient"
+)
+
+// Codes of our own, for failures the server did not name.
+const (
+	codeInvalidResponse = "invalid_response" // a 2xx that is not a token
+	codeNetworkError    = "network_error"    // no answer: refused, reset, timed out, cancelled
+	codeServerError     = "server_error"     // 5xx without a code
+	codeRateLimited     = "rate_limited"     // 429 without a code, or the client-side limit
+	codeHTTPError       = "http_error"       // any other status without a code
+)
+
+// RFC 6749 §5.2 codes this package reacts to.
+const (
+	codeInvalidClient          = "invalid_client"
+	codeUnauthorizedClient     = "unauthorized_client"
+	codeInvalidScope           = "invalid_scope"
+	codeInvalidGrant           = "invalid_grant"
+	codeInvalidRequest         = "invalid_request"
+	codeUnsupportedGrantType   = "unsupported_grant_type"
+	codeTemporarilyUnavailable = "temporarily_unavailable"
+)
+
+// Error is every failure Exchange returns.
+//
+// All of its text is safe to log and to put in a status condition: the
+// client secret and any token are never part of it, and the server's words
+// are cleaned and shortened before they are kept.
+type Error struct {
+	Kind Kind
+	// Code is the RFC 6749 §5.2 error code when the server sent one;
+	// otherwise one of invalid_response, network_error, server_error,
+	// rate_limited or http_error. A request this package will not send (a
+	// token URL that is not http(s), a missing client id) is
+	// invalid_request with StatusCode 0.
+	Code string
+	// StatusCode is the HTTP status, 0 when there was no answer.
+	StatusCode int
+	// Description is short, human and safe: the server's
+	// error_description (at most 200 runes, control characters removed,
+	// secrets replaced by "[redacted]"), or what went wrong in our words.
+	Description string
+	// RetryAfter is the server's Retry-After, 0 when absent. It is capped at
+	// maxRetryAfter.
+	RetryAfter time.Duration
+
+	// cause lets errors.Is see context.Canceled and the like. It is never an
+	// error whose text could hold a credential (a *url.Error is unwrapped).
+	cause error
+}
+
+// Error says what happened and what the user can do about it.
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, "token endpoint answered %d %s", e.StatusCode, e.Code)
+	} else {
+		fmt.Fprintf(&b, "token request failed (%s)", e.Code)
+	}
+	if e.Description != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Description)
+	}
+	b.WriteString("; ")
+	b.WriteString(e.hint())
+	return b.String()
+}
+
+// Unwrap returns the underlying cause, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// IsTerminal says whether err is an *Error that retrying cannot fix.
+func IsTerminal(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == Terminal
+}
+
+// hint is the part of the message a user can act on.
+func (e *Error) hint() string {
+	if e.Kind == Transient {
+		switch {
+		case e.StatusCode == http.StatusTooManyRequests || e.Code == codeRateLimited:
+			if e.RetryAfter > 0 {
+				return fmt.Sprintf("the token server is rate limiting requests, will retry in %s or later", e.RetryAfter)
+			}
+			return "requests to the token server are rate limited, will retry"
+		case e.Code == codeNetworkError:
+			return "the token endpoint could not be reached, will retry"
+		case e.StatusCode == http.StatusRequestTimeout:
+			return "the token server timed out, will retry"
+		default:
+			return "the token server is failing or unavailable, will retry"
+		}
+	}
+	switch e.Code {
+	case codeInvalidClient:
+		return "the token server refused the client credentials: check client_id and client_secret in the service-account Secret"
+	case codeUnauthorizedClient:
+		return "the token server refused the client: check client_id and client_secret in the service-account Secret, and that the client may use the client-credentials grant"
+	case codeInvalidScope:
+		return "the client may not request these scopes: check the requested scopes against those the client is allowed"
+	case codeInvalidGrant:
+		return "the token server refused the client-credentials grant: check that the client has service accounts enabled"
+	case codeInvalidRequest:
+		return "the token request was malformed: check the token URL, audience, client auth method and service-account Secret"
+	case codeUnsupportedGrantType:
+		return "the endpoint does not offer the client-credentials grant: check that the token URL is the server's token endpoint"
+	case codeInvalidResponse:
+		return "the answer is not an OAuth2 token response: check that the token URL is the server's token endpoint"
+	}
+	switch {
+	case e.StatusCode >= 300 && e.StatusCode < 400:
+		return "redirects are not followed: set the token URL to the address it redirects to"
+	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
+		return "the token server refused the request: check the client credentials and the token URL"
+	case e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusMethodNotAllowed:
+		return "there is no token endpoint at this address: check the token URL"
+	default:
+		return "the token server refused the request: check the token URL and the client's configuration on the token server"
+	}
+}
+
+// classify names a failed answer and says whether to retry it. Statuses that
+// announce a temporary condition win over the code: a 503 is retried
+// whatever its body says.
+func classify(status int, code string) (Kind, string) {
+	if code == "" {
+		switch {
+		case status == http.StatusTooManyRequests:
+			code = codeRateLimited
+		case status >= 500:
+			code = codeServerError
+		default:
+			code = codeHTTPError
+		}
+	}
+	switch {
+	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		return Transient, code
+	case code == codeServerError, code == codeTemporarilyUnavailable:
+		return Transient, code
+	default:
+		return Terminal, code
+	}
+}
+
+// invalidInput is the error for a request this package refuses to send.
+func invalidInput(description string) *Error {
+	return &Error{Kind: Terminal, Code: codeInvalidRequest, Description: description}
+}

@@ -1,0 +1,105 @@
+package oauth
+
+import (
+	"fmt"
+	"net/url"
+)
+
+// AuthMethod says how the client authenticates to the token endpoint.
+type AuthMethod string
+
+const (
+	// AuthAuto tries HTTP Basic first and the form body only when the server
+	// answered invalid_client or unauthorized_client. The method that worked
+	// is remembered per token URL and client, so later exchanges start with it.
+	AuthAuto AuthMethod = "Auto"
+	// AuthBasic sends HTTP Basic, the id and secret form-urlencoded first
+	// (RFC 6749 §2.3.1).
+	AuthBasic AuthMethod = "ClientSecretBasic"
+	// AuthPost sends client_id and client_secret in the form body.
+	AuthPost AuthMethod = "ClientSecretPost"
+)
+
+// Request is one client-credentials exchange.
+//
+// It formats (String, GoString, and every fmt verb) without the client
+// secret, so it can be logged as is.
+type Request struct {
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	// Scopes are sent space-joined as scope; none means the client's
+	// default scopes.
+	Scopes []string
+	// Audience is sent as audience when non-empty.
+	Audience string
+	// AuthMethod "" means AuthAuto.
+	AuthMethod AuthMethod
+}
+
+// redacted stands in for a secret in anything this package prints.
+const redacted = "[redacted]"
+
+// String describes the request without the client secret.
+func (r Request) String() string {
+	return fmt.Sprintf("oauth.Request{TokenURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q}",
+		displayURL(r.TokenURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret))
+}
+
+// GoString is String in Go syntax, for %#v.
+func (r Request) GoString() string {
+	return fmt.Sprintf("oauth.Request{TokenURL:%#v, ClientID:%#v, ClientSecret:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
+		displayURL(r.TokenURL), r.ClientID, hidden(r.ClientSecret), r.Scopes, r.Audience, string(r.AuthMethod))
+}
+
+// Format keeps fmt from printing the fields itself, which it would do for
+// verbs such as %d or %x that bypass String.
+func (r Request) Format(f fmt.State, verb rune) {
+	formatSafely(f, verb, "oauth.Request", r.String, r.GoString)
+}
+
+// method resolves the default.
+func (r Request) method() AuthMethod {
+	if r.AuthMethod == "" {
+		return AuthAuto
+	}
+	return r.AuthMethod
+}
+
+// hidden says whether a secret is set without showing it.
+func hidden(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return redacted
+}
+
+// displayURL drops the userinfo of a URL, the one part of a token URL that
+// could hold a credential, so the URL can appear in messages.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// formatSafely implements fmt.Formatter for types whose fields hold secrets:
+// every verb prints the safe description or a bad-verb marker.
+func formatSafely(f fmt.State, verb rune, typeName string, str, goStr func() string) {
+	switch verb {
+	case 'v':
+		if f.Flag('#') {
+			fmt.Fprint(f, goStr())
+			return
+		}
+		fmt.Fprint(f, str())
+	case 's':
+		fmt.Fprint(f, str())
+	case 'q':
+		fmt.Fprintf(f, "%q", str())
+	default:
+		fmt.Fprintf(f, "%%!%c(%s)", verb, typeName)
+	}
+}
