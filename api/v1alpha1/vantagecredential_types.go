@@ -159,15 +159,15 @@ type VantageCredentialSpec struct {
 	// tokenURL is the OAuth2 token endpoint. Overrides token_url from the key.
 	// Default https://auth.vantage.omnivector.solutions/oauth/token.
 	// +optional
-	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() == 'localhost' || (isIP(url(self).getHostname()) && ip(url(self).getHostname()).isLoopback()))))",message="tokenURL must be an https URL (http only to localhost or a loopback address), such as https://auth.vantage.omnivector.solutions/oauth/token"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || (self.startsWith('http://') && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="tokenURL must be an https URL (http only to localhost, 127.0.0.1 or [::1]), such as https://auth.vantage.omnivector.solutions/oauth/token"
 	TokenURL *string `json:"tokenURL,omitempty"`
 
 	// apiURL is the Vantage API written as VANTAGE_API_URL. Overrides api_url
 	// from the key. Default https://api.vantage.omnivector.solutions.
 	// +optional
-	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() == 'localhost' || (isIP(url(self).getHostname()) && ip(url(self).getHostname()).isLoopback()))))",message="apiURL must be an https URL (http only to localhost or a loopback address), such as https://api.vantage.omnivector.solutions"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || (self.startsWith('http://') && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="apiURL must be an https URL (http only to localhost, 127.0.0.1 or [::1]), such as https://api.vantage.omnivector.solutions"
 	APIURL *string `json:"apiURL,omitempty"`
 
 	// organization is written as VANTAGE_ORG. Overrides organization from the key.

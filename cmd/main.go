@@ -1,0 +1,185 @@
+// Command manager runs the vantage-credential-operator: it wires the
+// controller-runtime manager, the token client and the reconciler. It holds
+// no logic of its own.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"os"
+	"path/filepath"
+	"time"
+
+	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
+	// to ensure that exec-entrypoint and run can make use of them.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	internalcontroller "github.com/omnivector-solutions/vantage-credential-operator/internal/controller"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
+)
+
+var (
+	scheme   = runtime.NewScheme()
+	setupLog = ctrl.Log.WithName("setup")
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(vantagev1alpha1.AddToScheme(scheme))
+}
+
+func main() {
+	var (
+		metricsAddr, probeAddr              string
+		metricsCertPath, metricsCertName    string
+		metricsCertKey                      string
+		enableLeaderElection, secureMetrics bool
+		enableHTTP2                         bool
+		tokenURL, apiURL                    string
+		defaultLifetime, tokenTimeout       time.Duration
+		tokenRPS                            float64
+		tokenBurst, maxConcurrentReconciles int
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
+		"Enable leader election for controller manager. Enabling this will ensure there is only one active controller manager.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"If set, the metrics endpoint is served securely via HTTPS, with authentication and authorization. Use --metrics-secure=false to use HTTP instead.")
+	flag.StringVar(&metricsCertPath, "metrics-cert-path", "", "The directory that contains the metrics server certificate.")
+	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
+	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+		"If set, HTTP/2 will be enabled for the metrics server")
+	flag.StringVar(&tokenURL, "default-token-url", internalcontroller.DefaultEndpoints.TokenURL,
+		"Token endpoint used when neither the credential nor its key names one.")
+	flag.StringVar(&apiURL, "default-api-url", internalcontroller.DefaultEndpoints.APIURL,
+		"Vantage API URL written as VANTAGE_API_URL when neither the credential nor its key names one.")
+	flag.DurationVar(&defaultLifetime, "default-token-lifetime", time.Hour,
+		"Lifetime assumed for a token whose response has no expires_in and which is not a JWT with exp.")
+	flag.DurationVar(&tokenTimeout, "token-request-timeout", 10*time.Second, "Timeout of one token request.")
+	flag.Float64Var(&tokenRPS, "token-requests-per-second", 50,
+		"Client-side limit on token requests per second, across all credentials (0: no limit).")
+	flag.IntVar(&tokenBurst, "token-request-burst", 100, "Token requests allowed in a burst above the per-second limit.")
+	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 8, "Credentials reconciled in parallel.")
+	opts := zap.Options{Development: false}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	// HTTP/2 is off by default: the HTTP/2 Stream Cancellation and Rapid
+	// Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
+	var tlsOpts []func(*tls.Config)
+	if !enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) {
+			setupLog.Info("disabling http/2")
+			c.NextProtos = []string{"http/1.1"}
+		})
+	}
+
+	metricsServerOptions := metricsserver.Options{
+		BindAddress:   metricsAddr,
+		SecureServing: secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if secureMetrics {
+		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	var metricsCertWatcher *certwatcher.CertWatcher
+	if len(metricsCertPath) > 0 {
+		setupLog.Info("Initializing metrics certificate watcher using provided certificates",
+			"metrics-cert-path", metricsCertPath, "metrics-cert-name", metricsCertName, "metrics-cert-key", metricsCertKey)
+		var err error
+		metricsCertWatcher, err = certwatcher.New(
+			filepath.Join(metricsCertPath, metricsCertName),
+			filepath.Join(metricsCertPath, metricsCertKey),
+		)
+		if err != nil {
+			setupLog.Error(err, "to initialize metrics certificate watcher")
+			os.Exit(1)
+		}
+		metricsServerOptions.TLSOpts = append(metricsServerOptions.TLSOpts, func(config *tls.Config) {
+			config.GetCertificate = metricsCertWatcher.GetCertificate
+		})
+	}
+
+	mgrOptions := ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsServerOptions,
+		HealthProbeBindAddress: probeAddr,
+		LeaderElection:         enableLeaderElection,
+		LeaderElectionID:       "vantage-credential-operator.vantage.omnivector.solutions",
+		// The manager exits right after losing the lease, so a new leader
+		// never overlaps with this one's token requests.
+		LeaderElectionReleaseOnCancel: true,
+	}
+	internalcontroller.ManagerOptions(&mgrOptions)
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOptions)
+	if err != nil {
+		setupLog.Error(err, "unable to start manager")
+		os.Exit(1)
+	}
+
+	exchanger := oauth.NewClient(oauth.Options{
+		Timeout:           tokenTimeout,
+		DefaultLifetime:   defaultLifetime,
+		RequestsPerSecond: tokenRPS,
+		Burst:             tokenBurst,
+		UserAgent:         "vantage-credential-operator",
+	})
+	r := &internalcontroller.VantageCredentialReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
+		Exchanger: exchanger,
+		Clock:     clock.RealClock{},
+		Policy:    refresh.DefaultPolicy(),
+		Defaults:  internalcontroller.Defaults{TokenURL: tokenURL, APIURL: apiURL},
+		Metrics:   internalcontroller.NewMetrics(metrics.Registry),
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}); err != nil {
+		setupLog.Error(err, "unable to create controller", "controller", "VantageCredential")
+		os.Exit(1)
+	}
+
+	if metricsCertWatcher != nil {
+		setupLog.Info("Adding metrics certificate watcher to manager")
+		if err := mgr.Add(metricsCertWatcher); err != nil {
+			setupLog.Error(err, "unable to add metrics certificate watcher to manager")
+			os.Exit(1)
+		}
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		setupLog.Error(err, "unable to set up health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		setupLog.Error(err, "unable to set up ready check")
+		os.Exit(1)
+	}
+
+	setupLog.Info("starting manager")
+	if err := mgr.Start(ctx); err != nil {
+		setupLog.Error(err, "problem running manager")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,122 @@
+package controller
+
+import (
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
+)
+
+// trigger says why a token is requested now.
+type trigger string
+
+const (
+	triggerNone          trigger = ""
+	triggerFirst         trigger = "first token"
+	triggerTargetChanged trigger = "target Secret missing or edited"
+	triggerInputsChanged trigger = "inputs changed"
+	triggerRequested     trigger = "refresh requested"
+	triggerScheduled     trigger = "scheduled refresh"
+	triggerRetry         trigger = "retry after failure"
+)
+
+// decision is what one reconcile does.
+type decision struct {
+	// exchange says to request a token now, and why.
+	exchange trigger
+	// wakeAt is when to look again when nothing else happens; zero for
+	// never (watches bring every input change).
+	wakeAt time.Time
+}
+
+// decide is the policy chain: the first rule that applies decides. It is
+// pure; every fact it needs is in f.
+func decide(f *facts, p refresh.Policy) decision {
+	cred := f.cred
+	switch {
+	case f.problem != nil:
+		// Watches bring the fix (a created Secret, an edited key); until
+		// then only the token's expiry changes anything.
+		return decision{wakeAt: expiryWake(f)}
+	case ptr.Deref(cred.Spec.Suspend, false):
+		return decision{wakeAt: expiryWake(f)}
+	case cred.Status.ConsecutiveFailures > 0:
+		return decideRetry(f)
+	}
+	if t := exchangeTrigger(f, p); t != triggerNone {
+		return decision{exchange: t}
+	}
+	return decision{wakeAt: refreshAt(f, p)}
+}
+
+// exchangeTrigger says whether, with no failure pending, a token is needed now.
+func exchangeTrigger(f *facts, p refresh.Policy) trigger {
+	switch {
+	case f.token == nil && f.cred.Status.LastRefreshTime == nil:
+		return triggerFirst
+	case f.token == nil:
+		return triggerTargetChanged
+	case f.token.inputsHash != f.inputs.hash:
+		return triggerInputsChanged
+	case refreshRequested(f.cred):
+		return triggerRequested
+	case !f.now.Before(refreshAt(f, p)):
+		return triggerScheduled
+	}
+	return triggerNone
+}
+
+// decideRetry handles a credential whose last exchange failed: it waits out
+// the backoff recorded in status.nextRefreshTime (so a restart of the
+// operator does not retry in a burst) unless an input changed since, which
+// may be the fix.
+func decideRetry(f *facts) decision {
+	st := f.cred.Status
+	if inputsChangedSinceFailure(f) {
+		return decision{exchange: triggerInputsChanged}
+	}
+	if refreshRequested(f.cred) {
+		return decision{exchange: triggerRequested}
+	}
+	if st.NextRefreshTime == nil || !f.now.Before(st.NextRefreshTime.Time) {
+		return decision{exchange: triggerRetry}
+	}
+	wake := st.NextRefreshTime.Time
+	if e := expiryWake(f); !e.IsZero() && e.Before(wake) {
+		wake = e
+	}
+	return decision{wakeAt: wake}
+}
+
+// inputsChangedSinceFailure: a new generation of the spec, or a changed
+// service-account Secret.
+func inputsChangedSinceFailure(f *facts) bool {
+	st := f.cred.Status
+	return f.cred.Generation != st.ObservedGeneration || f.sourceVersion != st.FailedSourceVersion
+}
+
+// refreshRequested: the refresh annotation holds a value not handled yet.
+func refreshRequested(cred *vantagev1alpha1.VantageCredential) bool {
+	v, ok := cred.Annotations[vantagev1alpha1.RefreshRequestedAnnotation]
+	return ok && v != "" && v != cred.Status.LastHandledRefreshRequest
+}
+
+// refreshAt is when the current token is due for refresh.
+func refreshAt(f *facts, p refresh.Policy) time.Time {
+	var before *time.Duration
+	if rb := f.cred.Spec.RefreshBefore; rb != nil {
+		before = &rb.Duration
+	}
+	return p.RefreshTime(f.token.issuedAt, f.token.expiresAt, before, string(f.cred.UID))
+}
+
+// expiryWake is when the current token expires, so Ready turns False on
+// time; zero when there is no valid token.
+func expiryWake(f *facts) time.Time {
+	if f.token.validAt(f.now) {
+		return f.token.expiresAt
+	}
+	return time.Time{}
+}

@@ -1,0 +1,203 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/serviceaccount"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/targetsecret"
+)
+
+// facts is everything one reconcile decides from, read before anything is
+// written.
+type facts struct {
+	now  time.Time
+	cred *vantagev1alpha1.VantageCredential
+	// sourceVersion is the resourceVersion of the service-account Secret,
+	// "" when it is missing.
+	sourceVersion string
+	// inputs is nil exactly when problem is set.
+	inputs  *inputs
+	problem *problem
+	// targetName is the target Secret's name; target is its current state,
+	// nil when it does not exist.
+	targetName string
+	target     *corev1.Secret
+	// token describes the token the target holds, when the target is ours
+	// and intact (nobody edited the operator's keys).
+	token *currentToken
+}
+
+// currentToken is what the target Secret's annotations say about the token
+// in it.
+type currentToken struct {
+	issuedAt   time.Time
+	expiresAt  time.Time
+	inputsHash string
+}
+
+func (t *currentToken) validAt(now time.Time) bool { return t != nil && now.Before(t.expiresAt) }
+
+// gather reads the credential's inputs and its target. Errors it returns are
+// failures to talk to the API server; everything wrong with the inputs
+// themselves ends up in facts.problem.
+func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev1alpha1.VantageCredential) (*facts, error) {
+	f := &facts{now: r.Clock.Now(), cred: cred, targetName: targetName(cred)}
+
+	target, err := r.getTarget(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: f.targetName})
+	if err != nil {
+		return nil, err
+	}
+	f.target = target
+
+	source := &corev1.Secret{}
+	ref := cred.Spec.ServiceAccountSecretRef
+	// Source Secrets are read live: the cache holds only the operator's own
+	// Secrets, so that unrelated Secrets cost no memory.
+	err = r.APIReader.Get(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: ref.Name}, source)
+	switch {
+	case apierrors.IsNotFound(err):
+		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found: create it with the service-account key (client_id and client_secret)", ref.Name), false}
+	case err != nil:
+		return nil, fmt.Errorf("reading Secret %s: %w", ref.Name, err)
+	default:
+		f.sourceVersion = source.ResourceVersion
+		f.inputs, f.problem = readInputs(cred, source, r.Defaults)
+	}
+
+	if f.problem == nil {
+		if p := checkTarget(cred, f.targetName, target); p != nil {
+			f.problem = p
+		}
+	}
+	if owned(cred, target) {
+		f.token = tokenIn(cred, target)
+	}
+	return f, nil
+}
+
+// getTarget reads the target from the cache, which holds only Secrets the
+// operator manages; when it is not there, a live read tells whether a
+// Secret of that name exists that the operator does not manage.
+func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	err := r.Get(ctx, key, s)
+	if err == nil {
+		return s, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("reading target Secret %s: %w", key.Name, err)
+	}
+	err = r.APIReader.Get(ctx, key, s)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading target Secret %s: %w", key.Name, err)
+	}
+	return s, nil
+}
+
+// readInputs parses the key in the source Secret and resolves the inputs.
+func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, d Defaults) (*inputs, *problem) {
+	ref := cred.Spec.ServiceAccountSecretRef
+	key, err := serviceaccount.Parse(source.Data, ptr.Deref(ref.Key, ""))
+	if err != nil {
+		var perr *serviceaccount.Error
+		if errors.As(err, &perr) && perr.Reason == serviceaccount.ReasonKeyNotFound {
+			return nil, &problem{ReasonSecretKeyNotFound, fmt.Sprintf("Secret %q: %s", ref.Name, err), true}
+		}
+		return nil, &problem{ReasonInvalidKey, fmt.Sprintf("Secret %q: %s", ref.Name, err), true}
+	}
+	return resolveInputs(&cred.Spec, key, d)
+}
+
+// checkTarget refuses to write a Secret the operator does not own: one
+// managed by another credential, or, unless the policy is Merge, one made
+// by someone else.
+func checkTarget(cred *vantagev1alpha1.VantageCredential, name string, target *corev1.Secret) *problem {
+	if target == nil {
+		return nil
+	}
+	conflict := func(msg string) *problem {
+		return &problem{ReasonTargetConflict, fmt.Sprintf("Secret %q %s", name, msg), true}
+	}
+	labels := target.Labels
+	if labels[vantagev1alpha1.ManagedByLabel] == vantagev1alpha1.ManagedByValue {
+		if other := labels[vantagev1alpha1.CredentialLabel]; other != cred.Name {
+			return conflict(fmt.Sprintf("is managed by VantageCredential %q: give this credential another spec.target.name", other))
+		}
+	} else if creationPolicy(cred) != vantagev1alpha1.CreationPolicyMerge {
+		return conflict("exists and is not managed by this operator: delete it, choose another spec.target.name, or set spec.target.creationPolicy to Merge to add the token keys to it")
+	}
+	if want := secretType(cred); target.Type != want {
+		return conflict(fmt.Sprintf("has type %q but the template asks for %q, and a Secret's type cannot change: delete the Secret to let the operator recreate it", target.Type, want))
+	}
+	return nil
+}
+
+// owned says whether target carries this credential's labels.
+func owned(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) bool {
+	return target != nil &&
+		target.Labels[vantagev1alpha1.ManagedByLabel] == vantagev1alpha1.ManagedByValue &&
+		target.Labels[vantagev1alpha1.CredentialLabel] == cred.Name
+}
+
+// tokenIn reads the token's annotations when the operator's keys in the
+// target are as it wrote them; nil otherwise, which gets a new token.
+func tokenIn(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) *currentToken {
+	a := target.Annotations
+	issued, err1 := time.Parse(time.RFC3339, a[vantagev1alpha1.IssuedAtAnnotation])
+	expires, err2 := time.Parse(time.RFC3339, a[vantagev1alpha1.ExpiresAtAnnotation])
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	keys := targetsecret.Keys(templates(cred), organizationIn(target))
+	if a[vantagev1alpha1.DataHashAnnotation] != targetsecret.Hash(target.Data, keys) {
+		return nil
+	}
+	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation]}
+}
+
+// organizationIn tells whether the default layout written included
+// VANTAGE_ORG. The drift check must use the key set that was written: the
+// organization in force now may differ, which the inputs hash catches.
+func organizationIn(target *corev1.Secret) string {
+	return string(target.Data[targetsecret.OrgEnv])
+}
+
+func targetName(cred *vantagev1alpha1.VantageCredential) string {
+	if t := cred.Spec.Target; t != nil && t.Name != nil {
+		return *t.Name
+	}
+	return cred.Name
+}
+
+func creationPolicy(cred *vantagev1alpha1.VantageCredential) vantagev1alpha1.CreationPolicy {
+	if t := cred.Spec.Target; t != nil && t.CreationPolicy != nil {
+		return *t.CreationPolicy
+	}
+	return vantagev1alpha1.CreationPolicyOwner
+}
+
+func templates(cred *vantagev1alpha1.VantageCredential) map[string]string {
+	if t := cred.Spec.Target; t != nil && t.Template != nil {
+		return t.Template.Data
+	}
+	return nil
+}
+
+func secretType(cred *vantagev1alpha1.VantageCredential) corev1.SecretType {
+	if t := cred.Spec.Target; t != nil && t.Template != nil && t.Template.Type != nil {
+		return corev1.SecretType(*t.Template.Type)
+	}
+	return corev1.SecretTypeOpaque
+}

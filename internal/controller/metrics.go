@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
+)
+
+// Metrics are the operator's Prometheus metrics (DESIGN §5). Labels carry
+// names only, never a token or a secret.
+type Metrics struct {
+	expiry    *prometheus.GaugeVec
+	ready     *prometheus.GaugeVec
+	exchanges *prometheus.CounterVec
+	latency   prometheus.Histogram
+}
+
+// NewMetrics creates the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		expiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vantage_credential_token_expiry_timestamp_seconds",
+			Help: "Unix time at which the token in the credential's target Secret expires.",
+		}, []string{"namespace", "name"}),
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vantage_credential_ready",
+			Help: "1 when the credential's Ready condition is True, else 0.",
+		}, []string{"namespace", "name"}),
+		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vantage_credential_token_exchanges_total",
+			Help: "Token requests by result: success, transient (retried with backoff) or terminal (stalled until an input changes).",
+		}, []string{"result"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "vantage_credential_token_exchange_duration_seconds",
+			Help:    "Time taken by token requests, including client-side rate limiting.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+	}
+	reg.MustRegister(m.expiry, m.ready, m.exchanges, m.latency)
+	return m
+}
+
+func (m *Metrics) exchanged(err error, took time.Duration) {
+	m.latency.Observe(took.Seconds())
+	var oerr *oauth.Error
+	switch {
+	case err == nil:
+		m.exchanges.WithLabelValues("success").Inc()
+	case errors.As(err, &oerr) && oerr.Kind == oauth.Terminal:
+		m.exchanges.WithLabelValues("terminal").Inc()
+	default:
+		m.exchanges.WithLabelValues("transient").Inc()
+	}
+}
+
+func (m *Metrics) observe(cred *vantagev1alpha1.VantageCredential, st *vantagev1alpha1.VantageCredentialStatus) {
+	if st.ExpiresAt != nil {
+		m.expiry.WithLabelValues(cred.Namespace, cred.Name).Set(float64(st.ExpiresAt.Unix()))
+	} else {
+		m.expiry.DeleteLabelValues(cred.Namespace, cred.Name)
+	}
+	ready := 0.0
+	if meta.IsStatusConditionPresentAndEqual(st.Conditions, vantagev1alpha1.ConditionReady, metav1.ConditionTrue) {
+		ready = 1
+	}
+	m.ready.WithLabelValues(cred.Namespace, cred.Name).Set(ready)
+}
+
+func (m *Metrics) forget(namespace, name string) {
+	m.expiry.DeleteLabelValues(namespace, name)
+	m.ready.DeleteLabelValues(namespace, name)
+}

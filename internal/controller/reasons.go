@@ -1,0 +1,50 @@
+package controller
+
+// Condition reasons. They double as event reasons, so `kubectl get events`
+// and `kubectl describe` use the same words as the conditions.
+const (
+	// ReasonProgressing: the first token is being requested.
+	ReasonProgressing = "Progressing"
+	// ReasonTokenValid: the target Secret holds a token valid now.
+	ReasonTokenValid = "TokenValid"
+	// ReasonRefreshFailing: refreshing failed but the current token is still valid.
+	ReasonRefreshFailing = "RefreshFailing"
+	// ReasonTokenExpired: the token in the target Secret has expired.
+	ReasonTokenExpired = "TokenExpired"
+	// ReasonSuspended: spec.suspend is true.
+	ReasonSuspended = "Suspended"
+	// ReasonSecretNotFound: the service-account Secret does not exist (yet).
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretKeyNotFound: the Secret lacks the key the reference names.
+	ReasonSecretKeyNotFound = "SecretKeyNotFound"
+	// ReasonInvalidKey: the service-account key is malformed or incomplete.
+	ReasonInvalidKey = "InvalidServiceAccountKey"
+	// ReasonInvalidTemplate: spec.target.template does not render.
+	ReasonInvalidTemplate = "InvalidTemplate"
+	// ReasonTargetConflict: the target Secret exists and is not ours to write.
+	ReasonTargetConflict = "TargetConflict"
+	// ReasonInvalidClient: the token server refused the client credentials.
+	ReasonInvalidClient = "InvalidClient"
+	// ReasonInvalidScope: the token server refused the requested scopes.
+	ReasonInvalidScope = "InvalidScope"
+	// ReasonTokenRequestRejected: the token server refused the request for
+	// another reason, or answered with something that is not a token.
+	ReasonTokenRequestRejected = "TokenRequestRejected"
+	// ReasonTokenRequestFailed: the token request failed in a way a retry may
+	// fix (network, 5xx, 429).
+	ReasonTokenRequestFailed = "TokenRequestFailed"
+
+	// ReasonIssued and ReasonRefreshed are event reasons for a new token.
+	ReasonIssued    = "Issued"
+	ReasonRefreshed = "Refreshed"
+)
+
+// Reconciling reasons.
+const (
+	reconcilingFirstToken    = "IssuingToken"
+	reconcilingNewGeneration = "NewGeneration"
+	reconcilingRequested     = "RefreshRequested"
+	reconcilingDone          = "Succeeded"
+	reconcilingStalled       = "Stalled"
+	reconcilingSuspended     = ReasonSuspended
+)

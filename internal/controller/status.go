@@ -1,0 +1,227 @@
+package controller
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+)
+
+// failure is a failed exchange as status reports it.
+type failure struct {
+	reason  string
+	message string
+	stalled bool
+	// retryAt is when the next attempt is due.
+	retryAt time.Time
+}
+
+// result is what one reconcile did, for the status setters.
+type result struct {
+	decision decision
+	// exchanged is set when a token was issued and written this reconcile.
+	exchanged bool
+	scopes    []string
+	// failed is set when an exchange failed this reconcile.
+	failed *failure
+	// nextRefresh is when the current token is due for refresh.
+	nextRefresh time.Time
+}
+
+// initialStatus is written before the first exchange, so tools never take
+// an empty status for success (kstatus reads a custom resource without
+// conditions as Current).
+func initialStatus(cred *vantagev1alpha1.VantageCredential, now time.Time) vantagev1alpha1.VantageCredentialStatus {
+	st := *cred.Status.DeepCopy()
+	st.ObservedGeneration = cred.Generation
+	st.TargetSecretName = targetName(cred)
+	setCondition(&st, cred, now, vantagev1alpha1.ConditionReady, metav1.ConditionUnknown, ReasonProgressing, "requesting the first token")
+	setCondition(&st, cred, now, vantagev1alpha1.ConditionReconciling, metav1.ConditionTrue, reconcilingFirstToken, "requesting the first token")
+	setCondition(&st, cred, now, vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingFirstToken, "")
+	return st
+}
+
+// computeStatus is the status after a reconcile: a pure function of the
+// previous status, the facts as they stand after acting, and what was done.
+func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus {
+	cred := f.cred
+	st := *cred.Status.DeepCopy()
+	now := f.now
+	st.ObservedGeneration = cred.Generation
+	st.TargetSecretName = f.targetName
+	st.ExpiresAt = nil
+	if f.token != nil {
+		st.ExpiresAt = timePtr(f.token.expiresAt)
+	}
+
+	switch {
+	case res.exchanged:
+		st.LastRefreshTime = timePtr(f.token.issuedAt)
+		st.GrantedScopes = res.scopes
+		st.ConsecutiveFailures = 0
+		st.LastFailureTime = nil
+		st.FailedSourceVersion = ""
+		markRequestHandled(&st, cred)
+	case res.failed != nil:
+		st.ConsecutiveFailures++
+		st.LastFailureTime = timePtr(now)
+		st.FailedSourceVersion = f.sourceVersion
+		markRequestHandled(&st, cred)
+	}
+	switch {
+	case res.failed != nil:
+		st.NextRefreshTime = timePtr(res.failed.retryAt)
+	case st.ConsecutiveFailures > 0 && f.problem == nil && !ptr.Deref(cred.Spec.Suspend, false):
+		// Waiting out a backoff: its time is already in status.
+	case !res.nextRefresh.IsZero():
+		st.NextRefreshTime = timePtr(res.nextRefresh)
+	default:
+		st.NextRefreshTime = nil
+	}
+
+	setConditions(&st, f, res)
+	return st
+}
+
+// setConditions derives Ready, Reconciling and Stalled.
+func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res result) {
+	cred, now := f.cred, f.now
+	valid := f.token.validAt(now)
+	until := ""
+	if valid {
+		until = fmt.Sprintf("; the token in Secret %q stays valid until %s", f.targetName, stamp(f.token.expiresAt))
+	}
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		setCondition(st, cred, now, typ, status, reason, msg)
+	}
+	settled := func(ready metav1.ConditionStatus, reason, msg string) {
+		set(vantagev1alpha1.ConditionReady, ready, reason, msg)
+		set(vantagev1alpha1.ConditionReconciling, metav1.ConditionFalse, reconcilingDone, "")
+		set(vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingDone, "")
+	}
+	stalled := func(reason, msg string) {
+		set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg+until)
+		set(vantagev1alpha1.ConditionReconciling, metav1.ConditionFalse, reconcilingStalled, "")
+		set(vantagev1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+	}
+	progressing := func(ready metav1.ConditionStatus, reason, msg string) {
+		set(vantagev1alpha1.ConditionReady, ready, reason, msg)
+		set(vantagev1alpha1.ConditionReconciling, metav1.ConditionTrue, progressReason(f), msg)
+		set(vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, progressReason(f), "")
+	}
+
+	switch {
+	case f.problem != nil && f.problem.stalled:
+		stalled(f.problem.reason, f.problem.message)
+	case f.problem != nil:
+		progressing(metav1.ConditionFalse, f.problem.reason, f.problem.message+until)
+	case ptr.Deref(cred.Spec.Suspend, false):
+		set(vantagev1alpha1.ConditionReconciling, metav1.ConditionFalse, reconcilingSuspended, "")
+		set(vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingSuspended, "")
+		if valid {
+			set(vantagev1alpha1.ConditionReady, metav1.ConditionTrue, ReasonSuspended,
+				fmt.Sprintf("suspended: the token in Secret %q is not refreshed and expires at %s", f.targetName, stamp(f.token.expiresAt)))
+		} else {
+			set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, fmt.Sprintf("suspended: Secret %q holds no valid token", f.targetName))
+		}
+	case res.failed != nil && res.failed.stalled:
+		stalled(res.failed.reason, res.failed.message)
+	case res.failed != nil:
+		transientFailure(st, f, res.failed.message, set, progressing)
+	case st.ConsecutiveFailures > 0:
+		// Waiting out a backoff: the conditions describe the failure, except
+		// that a token that has expired since can no longer count as Ready.
+		if ready := meta.FindStatusCondition(st.Conditions, vantagev1alpha1.ConditionReady); ready != nil &&
+			ready.Status == metav1.ConditionTrue && !valid {
+			set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, ReasonTokenExpired, fmt.Sprintf(
+				"the token expired at %s and refreshing has failed %d times since %s: %s",
+				stamp(f.token.expiresAt), st.ConsecutiveFailures, stamp(st.LastFailureTime.Time), ready.Message))
+		}
+	case valid:
+		settled(metav1.ConditionTrue, ReasonTokenValid, fmt.Sprintf("Secret %q holds a token valid until %s; next refresh at %s",
+			f.targetName, stamp(f.token.expiresAt), stamp(res.nextRefresh)))
+	case f.token != nil:
+		settled(metav1.ConditionFalse, ReasonTokenExpired, fmt.Sprintf("the token in Secret %q expired at %s", f.targetName, stamp(f.token.expiresAt)))
+	default:
+		progressing(metav1.ConditionUnknown, ReasonProgressing, "requesting a token")
+	}
+}
+
+// transientFailure: a token still valid keeps Ready=True (RefreshFailing);
+// otherwise Ready=False, as TokenExpired when there was a token.
+func transientFailure(st *vantagev1alpha1.VantageCredentialStatus, f *facts, msg string,
+	set func(string, metav1.ConditionStatus, string, string), progressing func(metav1.ConditionStatus, string, string)) {
+	retry := fmt.Sprintf("; next attempt at %s", stamp(st.NextRefreshTime.Time))
+	ready, reason := metav1.ConditionFalse, ReasonTokenRequestFailed
+	switch {
+	case f.token.validAt(f.now):
+		ready, reason = metav1.ConditionTrue, ReasonRefreshFailing
+		msg = fmt.Sprintf("%s; the token in Secret %q stays valid until %s", msg, f.targetName, stamp(f.token.expiresAt))
+	case f.token != nil:
+		reason = ReasonTokenExpired
+		msg = fmt.Sprintf("the token expired at %s and refreshing failed: %s", stamp(f.token.expiresAt), msg)
+	}
+	if isProgressing(f) {
+		progressing(ready, reason, msg+retry)
+		return
+	}
+	set(vantagev1alpha1.ConditionReady, ready, reason, msg+retry)
+	set(vantagev1alpha1.ConditionReconciling, metav1.ConditionFalse, reconcilingDone, "")
+	set(vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingDone, "")
+}
+
+// isProgressing: the operator works towards a first token or new inputs,
+// not a routine refresh. GitOps tools show Reconciling=True as progressing,
+// so routine refreshes must not set it.
+func isProgressing(f *facts) bool {
+	return f.token == nil || f.inputs == nil || f.token.inputsHash != f.inputs.hash
+}
+
+func progressReason(f *facts) string {
+	if f.token == nil && f.cred.Status.LastRefreshTime == nil {
+		return reconcilingFirstToken
+	}
+	return reconcilingNewGeneration
+}
+
+func markRequestHandled(st *vantagev1alpha1.VantageCredentialStatus, cred *vantagev1alpha1.VantageCredential) {
+	if v := cred.Annotations[vantagev1alpha1.RefreshRequestedAnnotation]; v != "" {
+		st.LastHandledRefreshRequest = v
+	}
+}
+
+// setCondition sets one condition, keeping its transition time unless its
+// status changes. Times come from the injected clock, in whole seconds as
+// the API server stores them, so an unchanged status compares equal.
+func setCondition(st *vantagev1alpha1.VantageCredentialStatus, cred *vantagev1alpha1.VantageCredential, now time.Time,
+	typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type:               typ,
+		Status:             status,
+		Reason:             reason,
+		Message:            truncate(msg, 1024),
+		ObservedGeneration: cred.Generation,
+		LastTransitionTime: metav1.NewTime(now.Truncate(time.Second)),
+	})
+}
+
+func timePtr(t time.Time) *metav1.Time {
+	mt := metav1.NewTime(t.Truncate(time.Second))
+	return &mt
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// truncate keeps messages within what a condition allows (32768) and what
+// a person reads.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}

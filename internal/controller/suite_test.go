@@ -1,0 +1,154 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
+)
+
+// These tests use Ginkgo (BDD-style Go testing framework). Refer to
+// http://onsi.github.io/ginkgo/ to learn more about Ginkgo.
+
+var (
+	ctx        context.Context
+	cancel     context.CancelFunc
+	testEnv    *envtest.Environment
+	cfg        *rest.Config
+	k8sClient  client.Client
+	tokenSrv   *oauthtest.Server
+	logs       *syncBuffer
+	mgrMetrics *prometheus.Registry
+)
+
+// syncBuffer collects every log line the manager writes, so tests can prove
+// that no token or secret ever reaches the logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller Suite")
+}
+
+var _ = BeforeSuite(func() {
+	logs = &syncBuffer{}
+	// The most verbose level there is, so the leak test covers every log line.
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, logs)), zap.UseDevMode(true), zap.Level(zapcore.Level(-10))))
+
+	ctx, cancel = context.WithCancel(context.TODO())
+
+	Expect(vantagev1alpha1.AddToScheme(scheme.Scheme)).To(Succeed())
+
+	By("bootstrapping test environment")
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	// Retrieve the first found binary directory to allow running tests from IDEs
+	if dir := firstFoundEnvTestBinaryDir(); dir != "" {
+		testEnv.BinaryAssetsDirectory = dir
+	}
+
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(cfg).NotTo(BeNil())
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.Scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	tokenSrv = oauthtest.NewServer()
+	DeferCleanup(tokenSrv.Close)
+
+	By("starting the manager with the fake token server")
+	opts := ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}}
+	ManagerOptions(&opts)
+	mgr, err := ctrl.NewManager(cfg, opts)
+	Expect(err).NotTo(HaveOccurred())
+
+	policy := refresh.DefaultPolicy()
+	// Short backoffs keep the transient-failure tests quick; stalled retries
+	// stay long so a stalled credential makes no request during a test.
+	policy.BackoffBase = time.Second
+	mgrMetrics = prometheus.NewRegistry()
+	r := &VantageCredentialReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
+		Exchanger: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second}),
+		Clock:     clock.RealClock{},
+		Policy:    policy,
+		Defaults:  Defaults{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL()},
+		Metrics:   NewMetrics(mgrMetrics),
+	}
+	Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
+
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+})
+
+var _ = AfterSuite(func() {
+	By("tearing down the test environment")
+	cancel()
+	Eventually(func() error { return testEnv.Stop() }, time.Minute, time.Second).Should(Succeed())
+})
+
+// firstFoundEnvTestBinaryDir finds the control plane hack/envtest-binaries.sh
+// built under bin/k8s, so the suite also runs from an editor without
+// KUBEBUILDER_ASSETS set.
+func firstFoundEnvTestBinaryDir() string {
+	basePath := filepath.Join("..", "..", "bin", "k8s")
+	entries, err := os.ReadDir(basePath)
+	if err != nil {
+		logf.Log.Error(err, "Failed to read directory", "path", basePath)
+		return ""
+	}
+	for _, entry := range entries {
+		if entry.IsDir() {
+			return filepath.Join(basePath, entry.Name())
+		}
+	}
+	return ""
+}

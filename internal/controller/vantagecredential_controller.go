@@ -1,0 +1,245 @@
+// Package controller holds the VantageCredential reconciler: it gathers the
+// credential's inputs, decides with pure functions whether a token is due,
+// and only then writes the target Secret, the status and events.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
+)
+
+// VantageCredentialReconciler keeps each VantageCredential's target Secret
+// holding a fresh token.
+type VantageCredentialReconciler struct {
+	// Client reads from the cache (credentials and the operator's own
+	// Secrets) and writes to the API server.
+	client.Client
+	// APIReader reads live, for Secrets the cache does not hold.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
+	// Exchanger requests tokens; the controller knows it only by this interface.
+	Exchanger oauth.Exchanger
+	Clock     clock.PassiveClock
+	Policy    refresh.Policy
+	Defaults  Defaults
+	Metrics   *Metrics
+}
+
+// +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials,verbs=get;list;watch
+// +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials/status,verbs=patch
+// +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile gathers, decides, then acts.
+func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	cred := &vantagev1alpha1.VantageCredential{}
+	if err := r.Get(ctx, req.NamespacedName, cred); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.forget(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !cred.DeletionTimestamp.IsZero() {
+		// The target goes with the credential through its owner reference
+		// (Owner) or stays (Orphan, Merge); nothing to do here.
+		return ctrl.Result{}, nil
+	}
+
+	if len(cred.Status.Conditions) == 0 {
+		if err := r.patchStatus(ctx, cred, initialStatus(cred, r.Clock.Now())); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	f, err := r.gather(ctx, cred)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	d := decide(f, r.Policy)
+	res := result{decision: d}
+
+	if d.exchange != triggerNone {
+		log.V(1).Info("requesting a token", "trigger", string(d.exchange), "tokenURL", f.inputs.request.TokenURL)
+		res, err = r.exchange(ctx, f, d)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+	} else if f.problem == nil {
+		if err := r.syncTargetMetadata(ctx, f); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if f.token != nil && !res.exchangeFailed() {
+		res.nextRefresh = refreshAt(f, r.Policy)
+	}
+
+	prev := cred.Status.DeepCopy()
+	st := computeStatus(f, res)
+	if err := r.patchStatus(ctx, cred, st); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.recordEvents(cred, prev, &st, f, res)
+	r.Metrics.observe(cred, &st)
+
+	return ctrl.Result{RequeueAfter: requeueAfter(f.now, wakeAt(f, res, &st))}, nil
+}
+
+// exchange requests a token and writes it. Failures of the token server end
+// up in the result (and so in status); only API server errors are returned.
+func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d decision) (result, error) {
+	res := result{decision: d}
+	start := time.Now()
+	tok, err := r.Exchanger.Exchange(ctx, f.inputs.request)
+	r.Metrics.exchanged(err, time.Since(start))
+	if err != nil {
+		res.failed = r.classify(f, err)
+		return res, nil
+	}
+	written, err := r.writeToken(ctx, f, tok)
+	var conflict *conflictError
+	if errors.As(err, &conflict) {
+		f.problem = conflict.p
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	f.token = written
+	res.exchanged = true
+	res.scopes = tok.Scopes
+	return res, nil
+}
+
+// classify turns an exchange error into status words and a retry time.
+func (r *VantageCredentialReconciler) classify(f *facts, err error) *failure {
+	st := f.cred.Status
+	n := st.ConsecutiveFailures + 1
+	var oerr *oauth.Error
+	if !errors.As(err, &oerr) {
+		oerr = &oauth.Error{Kind: oauth.Transient, Code: "error", Description: "token request failed"}
+	}
+	fl := &failure{reason: failureReason(oerr), message: oerr.Error(), stalled: oerr.Kind == oauth.Terminal}
+	if fl.stalled {
+		fl.retryAt = f.now.Add(r.Policy.StalledRetry(n)).Truncate(time.Second)
+		return fl
+	}
+	var expires time.Time
+	if f.token != nil {
+		expires = f.token.expiresAt
+	}
+	fl.retryAt = f.now.Add(r.Policy.Backoff(n, f.now, expires, oerr.RetryAfter, string(f.cred.UID))).Truncate(time.Second)
+	return fl
+}
+
+// failureReason maps an OAuth2 error to a condition reason.
+func failureReason(e *oauth.Error) string {
+	if e.Kind == oauth.Transient {
+		return ReasonTokenRequestFailed
+	}
+	switch e.Code {
+	case "invalid_client", "unauthorized_client":
+		return ReasonInvalidClient
+	case "invalid_scope":
+		return ReasonInvalidScope
+	}
+	return ReasonTokenRequestRejected
+}
+
+func (res result) exchangeFailed() bool { return res.failed != nil }
+
+// patchStatus writes the status only when it differs, so steady state makes
+// no writes.
+func (r *VantageCredentialReconciler) patchStatus(ctx context.Context, cred *vantagev1alpha1.VantageCredential, st vantagev1alpha1.VantageCredentialStatus) error {
+	if apiequality.Semantic.DeepEqual(cred.Status, st) {
+		return nil
+	}
+	base := cred.DeepCopy()
+	cred.Status = st
+	if err := r.Status().Patch(ctx, cred, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("updating status: %w", err)
+	}
+	return nil
+}
+
+// wakeAt is when to reconcile again without an event: the next refresh or
+// retry, or the token's expiry so Ready turns False on time.
+func wakeAt(f *facts, res result, st *vantagev1alpha1.VantageCredentialStatus) time.Time {
+	var at time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	if st.NextRefreshTime != nil {
+		earliest(st.NextRefreshTime.Time)
+	}
+	earliest(res.decision.wakeAt)
+	earliest(expiryWake(f))
+	return at
+}
+
+// requeueAfter turns a wake time into a delay; zero means no timed requeue.
+// A time already past asks for a prompt, but not immediate, look.
+func requeueAfter(now, at time.Time) time.Duration {
+	if at.IsZero() {
+		return 0
+	}
+	if d := at.Sub(now); d > 0 {
+		return d
+	}
+	return time.Second
+}
+
+// recordEvents emits an event for a new token, for each failed exchange,
+// and when the Ready reason changes to a problem, so events mark changes
+// and never repeat on every reconcile.
+func (r *VantageCredentialReconciler) recordEvents(cred *vantagev1alpha1.VantageCredential, prev, st *vantagev1alpha1.VantageCredentialStatus, f *facts, res result) {
+	switch {
+	case res.exchanged:
+		reason := ReasonRefreshed
+		if res.decision.exchange == triggerFirst {
+			reason = ReasonIssued
+		}
+		r.Recorder.Eventf(cred, nil, "Normal", reason, "Exchange",
+			"wrote a token valid until %s to Secret %q (%s; scopes: %s)", stamp(f.token.expiresAt), f.targetName,
+			res.decision.exchange, strings.Join(res.scopes, " "))
+	case res.failed != nil:
+		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, "Exchange", "%s; next attempt at %s",
+			res.failed.message, stamp(res.failed.retryAt))
+	case f.problem != nil:
+		if readyReason(prev) != f.problem.reason {
+			r.Recorder.Eventf(cred, nil, "Warning", f.problem.reason, "Reconcile", "%s", f.problem.message)
+		}
+	case readyReason(st) == ReasonTokenExpired && readyReason(prev) != ReasonTokenExpired:
+		r.Recorder.Eventf(cred, nil, "Warning", ReasonTokenExpired, "Reconcile", "the token in Secret %q has expired", f.targetName)
+	}
+}
+
+func readyReason(st *vantagev1alpha1.VantageCredentialStatus) string {
+	for _, c := range st.Conditions {
+		if c.Type == vantagev1alpha1.ConditionReady {
+			return c.Reason
+		}
+	}
+	return ""
+}

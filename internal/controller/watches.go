@@ -1,0 +1,164 @@
+package controller
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+)
+
+// Field indexes on VantageCredential, so a Secret event finds the
+// credentials that read or write that Secret without listing them all.
+const (
+	sourceSecretIndex = "vantage.omnivector.solutions/source-secret"
+	targetSecretIndex = "vantage.omnivector.solutions/target-secret"
+)
+
+// SetupWithManager registers the indexes and watches:
+//   - credentials, on spec changes and annotation changes (refresh
+//     requests), never on their own status writes;
+//   - the operator's target Secrets, from the manager's cache, which holds
+//     only Secrets carrying the managed-by label;
+//   - the metadata of all Secrets, from a cache of its own (the manager's
+//     cache filters Secrets by label, and would filter these too), so a
+//     source Secret's change, or the removal of a Secret that blocked a
+//     target name, acts at once without caching anyone's Secret data.
+//
+// The manager must be created with ManagerOptions applied.
+func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
+	secretMeta, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient:       mgr.GetHTTPClient(),
+		Scheme:           mgr.GetScheme(),
+		Mapper:           mgr.GetRESTMapper(),
+		DefaultTransform: secretMetadataTransform,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(secretMeta); err != nil {
+		return err
+	}
+
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
+		return []string{o.(*vantagev1alpha1.VantageCredential).Spec.ServiceAccountSecretRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, targetSecretIndex, func(o client.Object) []string {
+		return []string{targetName(o.(*vantagev1alpha1.VantageCredential))}
+	}); err != nil {
+		return err
+	}
+
+	secretMetadata := &metav1.PartialObjectMetadata{}
+	secretMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(credentialOfTarget),
+			builder.WithPredicates(resourceVersionChanged[client.Object]())).
+		WatchesRawSource(source.Kind(secretMeta, secretMetadata,
+			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingSecret),
+			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
+		WithOptions(opts).
+		Named("vantagecredential").
+		Complete(r)
+}
+
+// credentialOfTarget maps one of the operator's Secrets to its credential
+// by label, which works for every creation policy (Merge and Orphan set no
+// owner reference).
+func credentialOfTarget(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[vantagev1alpha1.CredentialLabel]
+	if name == "" || o.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// credentialsUsingSecret maps any Secret to the credentials reading it as
+// their source or wanting it as their target. The operator's own Secrets
+// reach their credential through credentialOfTarget already.
+func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context, s *metav1.PartialObjectMetadata) []reconcile.Request {
+	indexes := []string{sourceSecretIndex}
+	if s.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
+		indexes = append(indexes, targetSecretIndex)
+	}
+	var reqs []reconcile.Request
+	for _, index := range indexes {
+		var list vantagev1alpha1.VantageCredentialList
+		// Event handlers must not block on the cache catching up with our
+		// own writes; the index is all they need.
+		if err := r.List(ctx, &list, client.InNamespace(s.GetNamespace()), client.MatchingFields{index: s.GetName()},
+			client.DisableReadYourWritesConsistency); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing credentials for a Secret", "secret", s.GetName())
+			continue
+		}
+		for _, c := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
+		}
+	}
+	return reqs
+}
+
+// resourceVersionChanged passes creations, deletions and real updates, and
+// drops the periodic resyncs that repeat an unchanged object.
+func resourceVersionChanged[T client.Object]() predicate.TypedFuncs[T] {
+	return predicate.TypedFuncs[T]{
+		UpdateFunc: func(e event.TypedUpdateEvent[T]) bool {
+			return e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion()
+		},
+	}
+}
+
+// secretMetadataTransform keeps, of each Secret's metadata, only what the
+// watches above use, so the metadata cache of every Secret in the cluster
+// stays small (no managed fields, no last-applied annotations).
+func secretMetadataTransform(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	slim := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta}
+	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = m.Name, m.Namespace, m.UID, m.ResourceVersion
+	if v, ok := m.Labels[vantagev1alpha1.ManagedByLabel]; ok {
+		slim.Labels = map[string]string{vantagev1alpha1.ManagedByLabel: v}
+	}
+	return slim, nil
+}
+
+// ManagerOptions sets what the reconciler relies on: a cache that holds
+// only the operator's own Secrets (unrelated Secrets, however many, cost no
+// memory), managed fields stripped, and read-your-writes consistency, so a
+// reconcile right after a write never sees the old target or status and
+// requests a second token.
+func ManagerOptions(o *ctrl.Options) {
+	o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	if o.Cache.ByObject == nil {
+		o.Cache.ByObject = map[client.Object]cache.ByObject{}
+	}
+	o.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}),
+	}
+	if o.Client.Cache == nil {
+		o.Client.Cache = &client.CacheOptions{}
+	}
+	o.Client.Cache.EnableReadYourWritesConsistency = ptr.To(true)
+}
