@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -129,4 +130,19 @@ func patchCredential(c *vantagev1alpha1.VantageCredential, mutate func(*vantagev
 	base := latest.DeepCopy()
 	mutate(latest)
 	Expect(k8sClient.Patch(ctx, latest, client.MergeFrom(base))).To(Succeed())
+}
+
+func parseDuration(s string) *metav1.Duration {
+	d, err := time.ParseDuration(s)
+	Expect(err).NotTo(HaveOccurred())
+	return &metav1.Duration{Duration: d}
+}
+
+// rawCredential builds a credential from a raw JSON spec, for values the Go
+// types cannot hold.
+func rawCredential(ns, spec string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	Expect(u.UnmarshalJSON([]byte(`{"apiVersion":"vantage.omnivector.solutions/v1alpha1","kind":"VantageCredential",` +
+		`"metadata":{"name":"raw","namespace":"` + ns + `"},"spec":` + spec + `}`))).To(Succeed())
+	return u
 }

@@ -1,0 +1,104 @@
+package controller
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+)
+
+// The CRD refuses bad objects at the API server, so `kubectl apply` says
+// what to fix before anything runs. These run against the real API server.
+var _ = Describe("CRD validation", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	valid := func() *vantagev1alpha1.VantageCredential {
+		return &vantagev1alpha1.VantageCredential{
+			ObjectMeta: metav1.ObjectMeta{Name: "v"},
+			Spec: vantagev1alpha1.VantageCredentialSpec{
+				ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: "sa"},
+			},
+		}
+	}
+
+	DescribeTable("refuses a bad object with a message that says what to fix",
+		func(mutate func(*vantagev1alpha1.VantageCredential), message string) {
+			c := valid()
+			c.Namespace = ns
+			mutate(c)
+			err := k8sClient.Create(ctx, c)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("refreshBefore of zero", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.RefreshBefore = parseDuration("0s")
+		}, "refreshBefore must be a positive duration"),
+		Entry("tokenURL over plain http to a remote host", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.TokenURL = ptr.To("http://auth.example/oauth/token")
+		}, "tokenURL must be an https URL"),
+		Entry("tokenURL that is not a URL", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.TokenURL = ptr.To("auth.example")
+		}, "tokenURL must be an https URL"),
+		Entry("apiURL with another scheme", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.APIURL = ptr.To("ftp://api.example")
+		}, "apiURL must be an https URL"),
+		Entry("a scope with a space", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Scopes = []string{"jobs:read clusters:read"}
+		}, "spec.scopes[0]"),
+		Entry("a scope twice", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Scopes = []string{"jobs:read", "jobs:read"}
+		}, "Duplicate value"),
+		Entry("a Secret name that is not a DNS subdomain", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef.Name = "Vantage_SA"
+		}, "spec.serviceAccountSecretRef.name"),
+		Entry("a target name that is not a DNS subdomain", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Target = &vantagev1alpha1.TargetSpec{Name: ptr.To("-token")}
+		}, "spec.target.name"),
+		Entry("the target named like the source", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Target = &vantagev1alpha1.TargetSpec{Name: ptr.To("sa")}
+		}, "the target Secret must differ from the service-account Secret"),
+		Entry("the default target (the credential's name) named like the source", func(c *vantagev1alpha1.VantageCredential) {
+			c.Name = "sa"
+		}, "the target Secret must differ from the service-account Secret"),
+		Entry("a service-account-token target", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Type: ptr.To("kubernetes.io/service-account-token")}}
+		}, "type must not be kubernetes.io/service-account-token"),
+		Entry("a template key that is not a Secret key", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Data: map[string]string{"my token": "x"}}}
+		}, "data keys must be valid Secret keys"),
+		Entry("an unknown auth method", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ClientAuthMethod = ptr.To(vantagev1alpha1.ClientAuthMethod("PrivateKeyJWT"))
+		}, `supported values: "Auto", "ClientSecretBasic", "ClientSecretPost"`),
+		Entry("an unknown creation policy", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Target = &vantagev1alpha1.TargetSpec{CreationPolicy: ptr.To(vantagev1alpha1.CreationPolicy("Replace"))}
+		}, `supported values: "Owner", "Orphan", "Merge"`),
+		Entry("no Secret reference", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef.Name = ""
+		}, "spec.serviceAccountSecretRef.name"),
+	)
+
+	It("refuses a refreshBefore that is not a duration", func() {
+		// metav1.Duration cannot hold a malformed value, so send raw JSON.
+		err := k8sClient.Create(ctx, rawCredential(ns, `{"serviceAccountSecretRef":{"name":"sa"},"refreshBefore":"ten minutes"}`))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.refreshBefore"))
+	})
+
+	It("accepts a full, valid object and fills in the defaults", func() {
+		c := valid()
+		c.Namespace = ns
+		c.Spec.Scopes = []string{"jobs:read", "clusters:read"}
+		c.Spec.TokenURL = ptr.To("http://localhost:8080/realms/vantage/protocol/openid-connect/token")
+		c.Spec.APIURL = ptr.To("https://api.vantage.omnivector.solutions")
+		c.Spec.RefreshBefore = parseDuration("10m")
+		c.Spec.Target = &vantagev1alpha1.TargetSpec{Name: ptr.To("ci-runner-token")}
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+		got := getCredential(ns, "v")
+		Expect(*got.Spec.ClientAuthMethod).To(Equal(vantagev1alpha1.ClientAuthAuto))
+		Expect(*got.Spec.Target.CreationPolicy).To(Equal(vantagev1alpha1.CreationPolicyOwner))
+	})
+})
