@@ -3,6 +3,7 @@ package serviceaccount
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -164,6 +165,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"client_id":1}`), "k")
 	f.Add([]byte("\xef\xbb\xbf{}"), "")
 	f.Add([]byte(`[`), "service-account.json")
+	// A key name that quoting escapes: the message shows it as %q.
+	f.Add([]byte(`00000000\`), `00000000"`)
 	f.Fuzz(func(t *testing.T, raw []byte, dataKey string) {
 		data := map[string][]byte{DefaultKey: raw, "k": raw, ClientIDKey: raw, ClientSecretKey: raw}
 		k, err := Parse(data, dataKey)
@@ -181,6 +184,7 @@ func FuzzParse(f *testing.F) {
 		// may mention are taken out, a recognisable input must not appear.
 		msg := err.Error()
 		for _, name := range []string{dataKey, DefaultKey, "k", ClientIDKey, ClientSecretKey} {
+			msg = strings.ReplaceAll(msg, strconv.Quote(name), "")
 			msg = strings.ReplaceAll(msg, name, "")
 		}
 		if len(raw) >= 8 && strings.Contains(msg, string(raw)) {
