@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -89,7 +90,7 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			return ctrl.Result{}, err
 		}
 	}
-	if f.token != nil && !res.exchangeFailed() {
+	if f.token != nil && res.failed == nil && f.problem == nil && !ptr.Deref(cred.Spec.Suspend, false) {
 		res.nextRefresh = refreshAt(f, r.Policy)
 	}
 
@@ -164,8 +165,6 @@ func failureReason(e *oauth.Error) string {
 	}
 	return ReasonTokenRequestRejected
 }
-
-func (res result) exchangeFailed() bool { return res.failed != nil }
 
 // patchStatus writes the status only when it differs, so steady state makes
 // no writes.
