@@ -50,6 +50,7 @@ func main() {
 		metricsCertKey                      string
 		enableLeaderElection, secureMetrics bool
 		enableHTTP2                         bool
+		leaderElectionNamespace             string
 		tokenURL, apiURL                    string
 		defaultLifetime, tokenTimeout       time.Duration
 		tokenRPS                            float64
@@ -60,6 +61,8 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. Enabling this will ensure there is only one active controller manager.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; only needed out of cluster (in a Pod it is the Pod's namespace).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS, with authentication and authorization. Use --metrics-secure=false to use HTTP instead.")
 	flag.StringVar(&metricsCertPath, "metrics-cert-path", "", "The directory that contains the metrics server certificate.")
@@ -121,11 +124,12 @@ func main() {
 	}
 
 	mgrOptions := ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsServerOptions,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         enableLeaderElection,
-		LeaderElectionID:       "vantage-credential-operator.vantage.omnivector.solutions",
+		Scheme:                  scheme,
+		Metrics:                 metricsServerOptions,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          enableLeaderElection,
+		LeaderElectionID:        "vantage-credential-operator.vantage.omnivector.solutions",
+		LeaderElectionNamespace: leaderElectionNamespace,
 		// The manager exits right after losing the lease, so a new leader
 		// never overlaps with this one's token requests.
 		LeaderElectionReleaseOnCancel: true,
