@@ -19,6 +19,32 @@ WITH_KUBECTL="${WITH_KUBECTL:-0}"
 
 log() { printf '[envtest-binaries] %s\n' "$*" >&2; }
 
+# build OUT PKG LDFLAGS: go build, with a line every 30 s so a first run that
+# takes minutes does not look stuck.
+build() {
+  local out="$1" pkg="$2" flags="$3" started elapsed pid
+  started=$(date +%s)
+  CGO_ENABLED=0 go build -trimpath -ldflags "${flags}" -o "${out}.tmp" "${pkg}" &
+  pid=$!
+  while ! wait_for "${pid}" 30; do
+    elapsed=$(( $(date +%s) - started ))
+    log "  still building ${pkg##*/} ($((elapsed / 60))m$((elapsed % 60))s)"
+  done
+  wait "${pid}"
+  mv "${out}.tmp" "${out}"
+  log "built ${out##*/} in $(( $(date +%s) - started ))s"
+}
+
+# wait_for PID SECONDS: true once PID has exited, false after SECONDS.
+wait_for() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 1
+  done
+  ! kill -0 "$1" 2>/dev/null
+}
+
 have_all() {
   [[ -x "${DEST}/kube-apiserver" && -x "${DEST}/etcd" ]] || return 1
   [[ "${WITH_KUBECTL}" != 1 || -x "${DEST}/kubectl" ]]
@@ -38,7 +64,7 @@ work="${ROOT}/bin/.envtest-build/${KUBE_VERSION}"
 mkdir -p "${work}" "${DEST}"
 cd "${work}"
 
-log "building kube-apiserver and etcd for Kubernetes v${KUBE_VERSION} from source (first run only, about 5 minutes on 2 cores)"
+log "building the envtest control plane for Kubernetes v${KUBE_VERSION} from source (first run only, about 5 to 8 minutes on 2 cores)"
 
 if ! out="$(go mod download -json "k8s.io/kubernetes@v${KUBE_VERSION}" 2>&1)"; then
   log "ERROR: the Go module proxy would not serve k8s.io/kubernetes@v${KUBE_VERSION}:"
@@ -69,7 +95,8 @@ fi
 } > go.mod
 
 log "resolving modules (k8s.io/kubernetes v${KUBE_VERSION}, staging ${staging_version}, etcd ${etcd_version})"
-if ! out="$(go get "k8s.io/kubernetes/cmd/kube-apiserver@v${KUBE_VERSION}" "go.etcd.io/etcd/server/v3@${etcd_version}" 2>&1)"; then
+if ! out="$(go get "k8s.io/kubernetes/cmd/kube-apiserver@v${KUBE_VERSION}" "k8s.io/kubernetes/cmd/kubectl@v${KUBE_VERSION}" \
+  "go.etcd.io/etcd/server/v3@${etcd_version}" 2>&1)"; then
   log "ERROR: resolving the modules for Kubernetes v${KUBE_VERSION} failed:"
   printf '%s\n' "${out}" | sed 's/^/    /' >&2
   exit 1
@@ -78,25 +105,17 @@ fi
 pkg="k8s.io/component-base/version"
 ldflags="-s -w -X ${pkg}.gitVersion=v${KUBE_VERSION} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
 
-start=$(date +%s)
-log "go build k8s.io/kubernetes/cmd/kube-apiserver (this is the long step)"
-CGO_ENABLED=0 go build -trimpath -ldflags "${ldflags}" -o "${DEST}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-mv "${DEST}/kube-apiserver.tmp" "${DEST}/kube-apiserver"
-log "kube-apiserver built in $(( $(date +%s) - start ))s"
-
-start=$(date +%s)
-log "go build go.etcd.io/etcd/server/v3 ${etcd_version}"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${DEST}/etcd.tmp" go.etcd.io/etcd/server/v3
-mv "${DEST}/etcd.tmp" "${DEST}/etcd"
-log "etcd built in $(( $(date +%s) - start ))s"
-
-if [[ "${WITH_KUBECTL}" == 1 ]]; then
-  start=$(date +%s)
+if [[ ! -x "${DEST}/kube-apiserver" ]]; then
+  log "go build k8s.io/kubernetes/cmd/kube-apiserver (the long step)"
+  build "${DEST}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "${ldflags}"
+fi
+if [[ ! -x "${DEST}/etcd" ]]; then
+  log "go build go.etcd.io/etcd/server/v3 ${etcd_version}"
+  build "${DEST}/etcd" go.etcd.io/etcd/server/v3 "-s -w"
+fi
+if [[ "${WITH_KUBECTL}" == 1 && ! -x "${DEST}/kubectl" ]]; then
   log "go build k8s.io/kubernetes/cmd/kubectl"
-  go get "k8s.io/kubernetes/cmd/kubectl@v${KUBE_VERSION}" >/dev/null 2>&1 || true
-  CGO_ENABLED=0 go build -trimpath -ldflags "${ldflags}" -o "${DEST}/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
-  mv "${DEST}/kubectl.tmp" "${DEST}/kubectl"
-  log "kubectl built in $(( $(date +%s) - start ))s"
+  build "${DEST}/kubectl" k8s.io/kubernetes/cmd/kubectl "${ldflags}"
 fi
 
 log "envtest binaries ready in ${DEST}"
