@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,7 +30,17 @@ import (
 const (
 	TokenPath    = "/oauth/token"
 	AuthTestPath = "/v1/auth/test"
+	// StatsPath answers the request counts as JSON (Stats), for tests that
+	// run the server in another process.
+	StatsPath = "/fake/stats"
 )
+
+// Stats are the request counts StatsPath reports.
+type Stats struct {
+	Requests  int            `json:"requests"`
+	PerClient map[string]int `json:"perClient"`
+	Issued    int            `json:"issued"`
+}
 
 // Client is a registered OAuth2 client.
 type Client struct {
@@ -89,9 +101,31 @@ type issuedToken struct {
 	expiry   time.Time
 }
 
-// NewServer starts a server with no clients, 1h tokens and expires_in as a
-// number. Close it when done, for example with t.Cleanup(s.Close).
+// NewServer starts a server on a free port of 127.0.0.1 with no clients, 1h
+// tokens and expires_in as a number. Close it when done, for example with
+// t.Cleanup(s.Close).
 func NewServer() *Server {
+	s := newServer()
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// NewServerAt is NewServer on a given address, such as 127.0.0.1:8900, for
+// the fake server run as a program (hack/fake-vantage).
+func NewServerAt(addr string) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := newServer()
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	_ = s.srv.Listener.Close()
+	s.srv.Listener = l
+	s.srv.Start()
+	return s, nil
+}
+
+func newServer() *Server {
 	s := &Server{
 		key:       make([]byte, 32),
 		clients:   make(map[string]Client),
@@ -101,7 +135,6 @@ func NewServer() *Server {
 		tokens:    make(map[string]issuedToken),
 	}
 	_, _ = rand.Read(s.key) // never fails (crypto/rand panics instead)
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -216,6 +249,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r)
 	case AuthTestPath:
 		s.authTest(w, r)
+	case StatsPath:
+		s.mu.Lock()
+		st := Stats{Requests: s.requests, PerClient: maps.Clone(s.perClient), Issued: len(s.issued)}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, st)
 	default:
 		WriteError(w, http.StatusNotFound, "invalid_request", "no such endpoint")
 	}

@@ -1,0 +1,87 @@
+// Command fake-vantage runs the fake Vantage token server of
+// internal/oauth/oauthtest as a program: the client-credentials token
+// endpoint (/oauth/token), GET /v1/auth/test, and request counts at
+// /fake/stats. It serves `make demo`, the end-to-end tests, and a developer
+// running `make run` against a cluster without a Vantage account.
+//
+//	go run ./hack/fake-vantage --listen 127.0.0.1:8900 --client ci-runner:replace-me --lifetime 60s
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
+)
+
+// clientFlags collects repeated --client id:secret[:lifetime] flags.
+type clientFlags []oauthtest.Client
+
+func (c *clientFlags) String() string { return fmt.Sprintf("%d clients", len(*c)) }
+
+func (c *clientFlags) Set(v string) error {
+	parts := strings.SplitN(v, ":", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("want id:secret or id:secret:lifetime, got %q", v)
+	}
+	client := oauthtest.Client{ID: parts[0], Secret: parts[1]}
+	if len(parts) == 3 {
+		d, err := time.ParseDuration(parts[2])
+		if err != nil {
+			return fmt.Errorf("lifetime of client %s: %w", parts[0], err)
+		}
+		client.Lifetime = d
+	}
+	*c = append(*c, client)
+	return nil
+}
+
+func main() {
+	var clients clientFlags
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback only)")
+	lifetime := flag.Duration("lifetime", time.Hour, "lifetime of issued tokens, for clients without their own")
+	urlFile := flag.String("url-file", "", "write the server's base URL to this file once listening")
+	flag.Var(&clients, "client", "a client the server accepts, id:secret[:lifetime]; repeat for more")
+	flag.Parse()
+
+	// A fake that accepts any client it is told about has no place on a
+	// network interface.
+	if host, _, err := net.SplitHostPort(*listen); err != nil || !isLoopback(host) {
+		log.Fatalf("fake-vantage: --listen %q: want a loopback address such as 127.0.0.1:8900", *listen)
+	}
+	srv, err := oauthtest.NewServerAt(*listen)
+	if err != nil {
+		log.Fatalf("fake-vantage: %v", err)
+	}
+	defer srv.Close()
+	srv.SetLifetime(*lifetime)
+	for _, c := range clients {
+		srv.AddClient(c)
+	}
+	if *urlFile != "" {
+		if err := os.WriteFile(*urlFile, []byte(srv.URL()), 0o600); err != nil {
+			log.Fatalf("fake-vantage: %v", err)
+		}
+	}
+	log.Printf("fake Vantage server: token endpoint %s, API %s, %d clients, tokens live %s",
+		srv.TokenURL(), srv.URL(), len(clients), *lifetime)
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
