@@ -1,0 +1,118 @@
+// Package utils starts what the end-to-end tests and `make demo` run the
+// operator against: a local control plane from the envtest binaries that
+// hack/envtest-binaries.sh builds, and child processes (the manager, the
+// fake Vantage server) whose output goes to log files.
+package utils
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// ControlPlane is a kube-apiserver and etcd on loopback with RBAC enforced,
+// and an admin kubeconfig on disk for kubectl.
+type ControlPlane struct {
+	env *envtest.Environment
+	// Config is the admin's (system:masters) client configuration.
+	Config *rest.Config
+	// Kubeconfig is the path of the admin's kubeconfig.
+	Kubeconfig string
+	dir        string
+}
+
+// StartControlPlane starts kube-apiserver and etcd from assets (a directory
+// with both binaries) and writes an admin kubeconfig into dir. No CRDs are
+// installed: callers apply config/ as a user would.
+func StartControlPlane(assets, dir string) (*ControlPlane, error) {
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
+	}
+	cp := &ControlPlane{env: env, Config: cfg, dir: dir}
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err == nil {
+		cp.Kubeconfig = filepath.Join(dir, "kubeconfig")
+		var kc []byte
+		if kc, err = admin.KubeConfig(); err == nil {
+			err = os.WriteFile(cp.Kubeconfig, kc, 0o600)
+		}
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("writing the admin kubeconfig: %w", err), env.Stop())
+	}
+	return cp, nil
+}
+
+// Stop stops the API server and etcd.
+func (c *ControlPlane) Stop() error { return c.env.Stop() }
+
+// WriteTokenKubeconfig writes a kubeconfig that authenticates with a bearer
+// token (a ServiceAccount's, from the TokenRequest API), so a program run
+// with it has exactly that account's permissions.
+func (c *ControlPlane) WriteTokenKubeconfig(name, token string) (string, error) {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: c.Config.Host, CertificateAuthorityData: c.Config.CAData}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	kc.Contexts[name] = &clientcmdapi.Context{Cluster: "local", AuthInfo: name}
+	kc.CurrentContext = name
+	path := filepath.Join(c.dir, name+".kubeconfig")
+	return path, clientcmd.WriteToFile(*kc, path)
+}
+
+// Kubectl runs kubectl with the admin kubeconfig and returns its combined
+// output; the error carries the output too.
+func (c *ControlPlane) Kubectl(stdin []byte, args ...string) (string, error) {
+	return kubectlWith(c.Kubeconfig, stdin, args...)
+}
+
+// kubectlWith runs kubectl with the given kubeconfig.
+func kubectlWith(kubeconfig string, stdin []byte, args ...string) (string, error) {
+	cmd := exec.Command(kubectlPath(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// kubectlPath is $KUBECTL when set (the Makefile sets it), else kubectl on
+// the PATH.
+func kubectlPath() string {
+	if k := os.Getenv("KUBECTL"); k != "" {
+		return k
+	}
+	return "kubectl"
+}
+
+// ProjectDir is the repository's root: the nearest directory upwards with a
+// go.mod.
+func ProjectDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
