@@ -68,8 +68,22 @@ fuzz: ## Run every Go fuzz target for FUZZTIME each.
 
 .PHONY: test
 test: verify-fmt vet verify-generated envtest ## Run vet, the unit tests, the envtest suites and the fuzz targets briefly.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./... -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	$(MAKE) fuzz
+
+.PHONY: test-e2e
+test-e2e: envtest build-installer build-tools ## Run the end-to-end suite: dist/install.yaml and the manager binary on a local control plane.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" go test ./test/e2e/ -v -ginkgo.v -timeout 20m
+
+DEMO_DIR ?= bin/demo
+.PHONY: demo
+demo: envtest build-tools ## Show the operator at work on a local control plane, no cluster needed (DEMO_EXIT=1: stop after the first refresh).
+	@KUBECTL="$(KUBECTL_CMD)" bin/demo-runner --assets "$$($(ENVTEST_SETUP))" --manager bin/manager \
+		--fake-vantage bin/fake-vantage --dir "$(DEMO_DIR)" $(if $(DEMO_EXIT),--exit-after-refresh)
+
+.PHONY: fake-vantage
+fake-vantage: build-tools ## Run the fake Vantage server on 127.0.0.1:8900 (client ci-runner:replace-me, 60 s tokens), for make run.
+	bin/fake-vantage --listen 127.0.0.1:8900 --client ci-runner:replace-me --lifetime 60s
 
 ##@ Build
 
@@ -77,13 +91,44 @@ test: verify-fmt vet verify-generated envtest ## Run vet, the unit tests, the en
 build: manifests generate fmt vet ## Build manager binary.
 	go build -o bin/manager cmd/main.go
 
+.PHONY: build-tools
+build-tools: ## Build the manager, the fake Vantage server and the demo into bin/.
+	go build -o bin/manager ./cmd
+	go build -o bin/fake-vantage ./hack/fake-vantage
+	go build -o bin/demo-runner ./hack/demo
+
+# RUN_ARGS are extra manager flags, e.g. the fake server of make fake-vantage:
+#   make run RUN_ARGS="--default-token-url=http://127.0.0.1:8900/oauth/token --default-api-url=http://127.0.0.1:8900"
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host against the cluster in your kubeconfig.
-	go run ./cmd/main.go
+	go run ./cmd/main.go $(RUN_ARGS)
 
 .PHONY: docker-build
 docker-build: ## Build docker image with the manager (needs a container engine).
 	docker build -t ${IMG} .
+
+.PHONY: docker-push
+docker-push: ## Push docker image with the manager.
+	docker push ${IMG}
+
+# The installer is rendered from config/default through a throwaway overlay
+# that only sets the image, so config/ itself never changes with IMG.
+.PHONY: build-installer
+build-installer: manifests generate ## Write dist/install.yaml: CRD, RBAC and Deployment with image IMG.
+	@mkdir -p dist/installer
+	@printf '%s\n' \
+		'apiVersion: kustomize.config.k8s.io/v1beta1' \
+		'kind: Kustomization' \
+		'resources:' \
+		'- ../../config/default' \
+		'patches:' \
+		'- target: {kind: Deployment, name: controller-manager}' \
+		'  patch: |-' \
+		'    - op: replace' \
+		'      path: /spec/template/spec/containers/0/image' \
+		'      value: $(IMG)' > dist/installer/kustomization.yaml
+	@"$(KUBECTL_CMD)" kustomize dist/installer > dist/install.yaml
+	@echo "wrote dist/install.yaml (image $(IMG))"
 
 ##@ Deployment
 
@@ -93,11 +138,19 @@ endif
 
 .PHONY: install
 install: manifests ## Install CRDs into the K8s cluster specified in ~/.kube/config.
-	kubectl apply -k config/crd
+	"$(KUBECTL_CMD)" apply --server-side -k config/crd
 
 .PHONY: uninstall
 uninstall: manifests ## Uninstall CRDs from the K8s cluster specified in ~/.kube/config.
-	kubectl delete --ignore-not-found=$(ignore-not-found) -k config/crd
+	"$(KUBECTL_CMD)" delete --ignore-not-found=$(ignore-not-found) -k config/crd
+
+.PHONY: deploy
+deploy: build-installer ## Deploy the operator (image IMG) to the K8s cluster specified in ~/.kube/config.
+	"$(KUBECTL_CMD)" apply --server-side -f dist/install.yaml
+
+.PHONY: undeploy
+undeploy: ## Remove the operator from the K8s cluster specified in ~/.kube/config.
+	"$(KUBECTL_CMD)" delete --ignore-not-found=$(ignore-not-found) -k config/default
 
 ##@ Dependencies
 
@@ -108,6 +161,9 @@ $(LOCALBIN):
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 ENVTEST_SETUP ?= KUBE_VERSION=$(KUBE_VERSION) hack/envtest-binaries.sh
+# kubectl: $$KUBECTL, else the one on the PATH, else one built at the control
+# plane's version (evaluated by the shell when a recipe needs it).
+KUBECTL_CMD = $${KUBECTL:-$$(command -v kubectl || echo "$$(WITH_KUBECTL=1 $(ENVTEST_SETUP))/kubectl")}
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.

@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
+	"github.com/omnivector-solutions/vantage-credential-operator/test/utils"
+)
+
+// The names config/default gives the operator's objects.
+const (
+	operatorNamespace = "vantage-credential-operator-system"
+	operatorSA        = "vantage-credential-operator-controller-manager"
+	metricsReaderRole = "vantage-credential-operator-metrics-reader"
+)
+
+// Clients the fake Vantage server accepts: one with ordinary one-hour
+// tokens, one whose 20 s tokens are refreshed every ~13 s.
+const (
+	longClient  = "e2e-long"
+	longSecret  = "long-secret"
+	shortClient = "e2e-short"
+	shortSecret = "short-secret"
+)
+
+var (
+	projectDir string
+	workDir    string
+	cp         *utils.ControlPlane
+	fake       *utils.Process
+	fakeURL    string
+	// operatorKubeconfig authenticates as the operator's ServiceAccount, so
+	// the manager runs with exactly the permissions of config/rbac.
+	operatorKubeconfig string
+	// managers started by the specs; they outlive the spec that starts them
+	// and are stopped with the control plane.
+	managers []*manager
+)
+
+// TestE2E runs the end-to-end suite: the manager binary against a real API
+// server, installed from dist/install.yaml as a cluster admin would.
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	_, _ = fmt.Fprintf(GinkgoWriter, "Starting vantage-credential-operator e2e suite\n")
+	RunSpecs(t, "e2e suite")
+}
+
+var _ = BeforeSuite(func() {
+	var err error
+	projectDir, err = utils.ProjectDir()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range []string{"bin/manager", "bin/fake-vantage", "dist/install.yaml"} {
+		Expect(filepath.Join(projectDir, f)).To(BeAnExistingFile(), "run the suite with make test-e2e, which builds %s", f)
+	}
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	Expect(assets).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS must name the envtest binaries; make test-e2e sets it")
+
+	workDir = GinkgoT().TempDir()
+	By("starting a control plane")
+	cp, err = utils.StartControlPlane(assets, workDir)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(cp.Stop)
+	DeferCleanup(func() {
+		for _, m := range managers {
+			_ = m.Stop(10 * time.Second)
+		}
+	})
+
+	By("starting the fake Vantage server as a process")
+	urlFile := filepath.Join(workDir, "fake.url")
+	fake, err = utils.StartProcess(filepath.Join(workDir, "fake-vantage.log"), filepath.Join(projectDir, "bin/fake-vantage"),
+		"--url-file", urlFile, "--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { _ = fake.Stop(5 * time.Second) })
+	Eventually(func() error {
+		b, err := os.ReadFile(urlFile)
+		fakeURL = string(b)
+		if err == nil && fakeURL == "" {
+			err = fmt.Errorf("empty")
+		}
+		return err
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+})
+
+// kubectl runs kubectl as the cluster admin and fails the test on error.
+func kubectl(args ...string) string {
+	GinkgoHelper()
+	out, err := cp.Kubectl(nil, args...)
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+// kubectlApply applies a manifest given inline.
+func kubectlApply(manifest string) string {
+	GinkgoHelper()
+	out, err := cp.Kubectl([]byte(manifest), "apply", "-f", "-")
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+// fakeStats reads the fake server's request counts.
+func fakeStats() oauthtest.Stats {
+	GinkgoHelper()
+	resp, err := http.Get(fakeURL + oauthtest.StatsPath)
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	var st oauthtest.Stats
+	Expect(json.NewDecoder(resp.Body).Decode(&st)).To(Succeed())
+	return st
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort() int {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// manager is one run of the manager binary.
+type manager struct {
+	*utils.Process
+	metricsPort int
+}
+
+// startManager runs the manager binary as the operator's ServiceAccount,
+// with leader election, as the Deployment of config/manager does.
+func startManager(name string) *manager {
+	GinkgoHelper()
+	m := &manager{metricsPort: freePort()}
+	var err error
+	m.Process, err = utils.StartProcess(filepath.Join(workDir, name+".log"), filepath.Join(projectDir, "bin/manager"),
+		"--kubeconfig", operatorKubeconfig,
+		"--leader-elect", "--leader-election-namespace", operatorNamespace,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", m.metricsPort),
+		"--health-probe-bind-address", "0",
+		"--default-token-url", fakeURL+"/oauth/token", "--default-api-url", fakeURL,
+		"--zap-log-level", "debug")
+	Expect(err).NotTo(HaveOccurred())
+	managers = append(managers, m)
+	return m
+}
+
+// logOf returns a process's log, for failure messages.
+func logOf(p *utils.Process) string {
+	b, _ := os.ReadFile(p.Log)
+	return string(b)
+}
+
+// credentialManifest is a service-account Secret and a VantageCredential.
+func credentialManifest(ns, name, clientID, secret string) string {
+	return strings.NewReplacer("NS", ns, "NAME", name, "CLIENT", clientID, "SECRET", secret).Replace(`
+apiVersion: v1
+kind: Secret
+metadata: {name: NAME-sa, namespace: NS}
+stringData:
+  service-account.json: '{"client_id": "CLIENT", "client_secret": "SECRET"}'
+---
+apiVersion: vantage.omnivector.solutions/v1alpha1
+kind: VantageCredential
+metadata: {name: NAME, namespace: NS}
+spec:
+  serviceAccountSecretRef: {name: NAME-sa}
+  scopes: [jobs:read]
+`)
+}

@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var _ = Describe("the operator, installed and run as a cluster admin would", Ordered, func() {
+	var first *manager
+
+	// On failure, show what the operator saw and did: the credentials with
+	// their status, events, and the end of each manager's log.
+	AfterEach(func() {
+		if !CurrentSpecReport().Failed() {
+			return
+		}
+		for _, args := range [][]string{{"get", "vcred", "-A", "-o", "yaml"}, {"get", "events", "-A"}} {
+			out, _ := cp.Kubectl(nil, args...)
+			GinkgoWriter.Printf("--- kubectl %s\n%s\n", strings.Join(args, " "), out)
+		}
+		logs, _ := filepath.Glob(filepath.Join(workDir, "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			if len(b) > 8000 {
+				b = b[len(b)-8000:]
+			}
+			GinkgoWriter.Printf("--- %s (end)\n%s\n", filepath.Base(l), b)
+		}
+	})
+
+	It("installs from dist/install.yaml with server-side apply, every object accepted", func() {
+		out := kubectl("apply", "--server-side", "-f", filepath.Join(projectDir, "dist/install.yaml"))
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		for _, l := range lines {
+			Expect(l).To(HaveSuffix("serverside-applied"), "every object is accepted: %s", out)
+		}
+		Expect(out).To(ContainSubstring("customresourcedefinition.apiextensions.k8s.io/vantagecredentials.vantage.omnivector.solutions serverside-applied"))
+		Expect(out).To(ContainSubstring("deployment.apps/vantage-credential-operator-controller-manager serverside-applied"))
+		Expect(out).To(ContainSubstring("clusterrole.rbac.authorization.k8s.io/vantage-credential-operator-manager-role serverside-applied"))
+		kubectl("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "--timeout=30s")
+		ns := kubectl("get", "namespace", operatorNamespace, "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}")
+		Expect(ns).To(Equal("restricted"))
+	})
+
+	It("runs the manager as the operator's ServiceAccount, with a token from the TokenRequest API", func() {
+		token := strings.TrimSpace(kubectl("create", "token", operatorSA, "-n", operatorNamespace, "--duration=2h"))
+		var err error
+		operatorKubeconfig, err = cp.WriteTokenKubeconfig("operator", token)
+		Expect(err).NotTo(HaveOccurred())
+		first = startManager("manager-1")
+		Eventually(func() string { return logOf(first.Process) }, time.Minute, 200*time.Millisecond).
+			Should(ContainSubstring("Successfully acquired lease"))
+	})
+
+	It("has the permissions it needs and no more", func() {
+		as := "--as=system:serviceaccount:" + operatorNamespace + ":" + operatorSA
+		canI := func(args ...string) string {
+			out, _ := cp.Kubectl(nil, append([]string{"auth", "can-i", as}, args...)...)
+			return strings.TrimSpace(out)
+		}
+		for _, allowed := range [][]string{
+			{"get", "secrets", "-n", "team-a"}, {"watch", "secrets", "--all-namespaces"}, {"create", "secrets", "-n", "team-a"},
+			{"update", "secrets", "-n", "team-a"}, {"list", "vantagecredentials.vantage.omnivector.solutions", "--all-namespaces"},
+			{"patch", "vantagecredentials.vantage.omnivector.solutions", "--subresource=status", "-n", "team-a"},
+			{"create", "events.events.k8s.io", "-n", "team-a"},
+			{"update", "leases.coordination.k8s.io", "-n", operatorNamespace},
+		} {
+			Expect(canI(allowed...)).To(Equal("yes"), "must be allowed: %v", allowed)
+		}
+		for _, denied := range [][]string{
+			{"delete", "secrets", "-n", "team-a"}, {"patch", "secrets", "-n", "team-a"},
+			{"create", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
+			{"update", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
+			{"delete", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
+			{"update", "vantagecredentials.vantage.omnivector.solutions", "--subresource=status", "-n", "team-a"},
+			{"get", "configmaps", "-n", "team-a"}, {"list", "pods", "--all-namespaces"},
+			{"update", "leases.coordination.k8s.io", "-n", "team-a"},
+			{"create", "serviceaccounts/token", "-n", operatorNamespace},
+			{"*", "*"},
+		} {
+			Expect(canI(denied...)).To(Equal("no"), "must be denied: %v", denied)
+		}
+	})
+
+	It("makes a credential Ready, written with kubectl apply and awaited with kubectl wait", func() {
+		kubectl("create", "namespace", "team-a")
+		before := fakeStats().PerClient[longClient]
+		kubectlApply(credentialManifest("team-a", "ci-runner", longClient, longSecret))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/ci-runner", "-n", "team-a", "--timeout=60s")
+
+		token := kubectl("get", "secret", "ci-runner", "-n", "team-a", "-o", "jsonpath={.data.VANTAGE_API_KEY}")
+		Expect(token).NotTo(BeEmpty())
+		apiURL := kubectl("get", "secret", "ci-runner", "-n", "team-a", "-o", "go-template={{ .data.VANTAGE_API_URL | base64decode }}")
+		Expect(apiURL).To(Equal(fakeURL))
+		Expect(fakeStats().PerClient[longClient]).To(Equal(before + 1))
+
+		table := kubectl("get", "vcred", "-n", "team-a")
+		Expect(table).To(MatchRegexp(`ci-runner\s+True\s+\d{4}-\d\d-\d\dT`))
+	})
+
+	It("serves metrics to an authorized reader only, with the values of the credentials", func() {
+		url := fmt.Sprintf("https://127.0.0.1:%d/metrics", first.metricsPort)
+		// The manager's serving certificate is self-signed, as in a cluster
+		// without cert-manager.
+		httpc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		get := func(token string) (int, string) {
+			req, err := http.NewRequest(http.MethodGet, url, nil)
+			Expect(err).NotTo(HaveOccurred())
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := httpc.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			defer func() { _ = resp.Body.Close() }()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+
+		Eventually(func() int { code, _ := get(""); return code }, 30*time.Second, 200*time.Millisecond).Should(Equal(http.StatusUnauthorized))
+
+		kubectl("create", "serviceaccount", "stranger", "-n", "default")
+		stranger := strings.TrimSpace(kubectl("create", "token", "stranger", "-n", "default"))
+		code, _ := get(stranger)
+		Expect(code).To(Equal(http.StatusForbidden), "a valid token without the metrics-reader role is refused")
+
+		// The manager caches each authorization decision for a while, so the
+		// reader is another identity, bound before its first scrape.
+		kubectl("create", "serviceaccount", "prometheus", "-n", "default")
+		kubectl("create", "clusterrolebinding", "prometheus-metrics", "--clusterrole", metricsReaderRole, "--serviceaccount", "default:prometheus")
+		Eventually(func() string {
+			out, _ := cp.Kubectl(nil, "auth", "can-i", "get", "/metrics", "--as=system:serviceaccount:default:prometheus")
+			return strings.TrimSpace(out)
+		}, 10*time.Second, 100*time.Millisecond).Should(Equal("yes"))
+		reader := strings.TrimSpace(kubectl("create", "token", "prometheus", "-n", "default"))
+		code, body := get(reader)
+		Expect(code).To(Equal(http.StatusOK))
+
+		expiresAt := kubectl("get", "vcred", "ci-runner", "-n", "team-a", "-o", "jsonpath={.status.expiresAt}")
+		expiry, err := time.Parse(time.RFC3339, expiresAt)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(metric(body, `vantage_credential_token_expiry_timestamp_seconds{name="ci-runner",namespace="team-a"}`)).To(Equal(float64(expiry.Unix())))
+		Expect(metric(body, `vantage_credential_ready{name="ci-runner",namespace="team-a"}`)).To(Equal(1.0))
+		Expect(metric(body, `vantage_credential_token_exchanges_total{result="success"}`)).To(BeNumerically(">=", 1))
+		Expect(metric(body, `vantage_credential_token_exchange_duration_seconds_count`)).To(BeNumerically(">=", 1))
+	})
+
+	It("refreshes a token before it expires", func() {
+		kubectlApply(credentialManifest("team-a", "short", shortClient, shortSecret))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/short", "-n", "team-a", "--timeout=60s")
+		first := secretToken("team-a", "short")
+		expiry := credentialExpiry("team-a", "short")
+		Eventually(func() string { return secretToken("team-a", "short") }, 30*time.Second, 200*time.Millisecond).ShouldNot(Equal(first))
+		Expect(time.Now()).To(BeTemporally("<", expiry))
+	})
+
+	It("after SIGKILL and a restart, leaves fresh tokens alone and refreshes a due one at once", func() {
+		// A credential whose token stays fresh across the restart.
+		kubectlApply(credentialManifest("team-a", "steady", longClient, longSecret))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/steady", "-n", "team-a", "--timeout=60s")
+		fresh := []string{"ci-runner", "steady"}
+		versions := resourceVersions("team-a", fresh)
+		longRequests := fakeStats().PerClient[longClient]
+
+		Expect(first.Kill()).To(Succeed())
+		// Let the short token's refresh come due while no manager runs.
+		due := credentialNextRefresh("team-a", "short")
+		shortBefore := fakeStats().PerClient[shortClient]
+		Consistently(func() int { return fakeStats().PerClient[shortClient] }, time.Until(due)+time.Second, 250*time.Millisecond).
+			Should(Equal(shortBefore), "nothing refreshes while the manager is down")
+
+		restarted := time.Now()
+		first = startManager("manager-1-restarted")
+		Eventually(func() int { return fakeStats().PerClient[shortClient] }, 30*time.Second, 100*time.Millisecond).
+			Should(BeNumerically(">", shortBefore), "the due token is refreshed after the restart")
+		GinkgoWriter.Printf("due token refreshed %.1fs after the restart (lease acquisition included)\n", time.Since(restarted).Seconds())
+		Expect(logOf(first.Process)).To(ContainSubstring("Successfully acquired lease"))
+		Consistently(func() map[string]string { return resourceVersions("team-a", fresh) }, 5*time.Second, 250*time.Millisecond).
+			Should(Equal(versions), "fresh credentials: zero Secret and status writes after the restart")
+		Expect(fakeStats().PerClient[longClient]).To(Equal(longRequests), "fresh credentials: zero token requests after the restart")
+	})
+
+	It("with two managers, only the leader exchanges, and the other takes over within the lease duration", func() {
+		second := startManager("manager-2")
+		Consistently(func() string { return logOf(second.Process) }, 5*time.Second, 250*time.Millisecond).
+			ShouldNot(ContainSubstring("Successfully acquired lease"))
+
+		kubectl("create", "namespace", "team-b")
+		before := fakeStats().PerClient[longClient]
+		kubectlApply(credentialManifest("team-b", "one", longClient, longSecret))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/one", "-n", "team-b", "--timeout=60s")
+		Expect(fakeStats().PerClient[longClient]).To(Equal(before+1), "one exchange, by the leader")
+		Expect(logOf(second.Process)).NotTo(ContainSubstring("requesting a token"))
+
+		killed := time.Now()
+		Expect(first.Kill()).To(Succeed())
+		Eventually(func() string { return logOf(second.Process) }, 30*time.Second, 100*time.Millisecond).
+			Should(ContainSubstring("Successfully acquired lease"))
+		takeover := time.Since(killed)
+		GinkgoWriter.Printf("takeover %.1fs after SIGKILL of the leader\n", takeover.Seconds())
+		Expect(takeover).To(BeNumerically("<", 15*time.Second+2*time.Second+3*time.Second), "lease duration 15s, retry period 2s, plus slack")
+
+		before = fakeStats().PerClient[longClient]
+		kubectlApply(credentialManifest("team-b", "two", longClient, longSecret))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/two", "-n", "team-b", "--timeout=60s")
+		Consistently(func() int { return fakeStats().PerClient[longClient] }, 3*time.Second, 250*time.Millisecond).
+			Should(Equal(before+1), "the new leader exchanges once and repeats nothing the old one did")
+	})
+
+	It("runs make demo DEMO_EXIT=1 to the end", func() {
+		cmd := exec.Command("make", "demo", "DEMO_EXIT=1")
+		cmd.Dir = projectDir
+		cmd.Env = append(os.Environ(), "DEMO_DIR="+filepath.Join(workDir, "demo"))
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		Expect(string(out)).To(ContainSubstring("Ready: "))
+		Expect(string(out)).To(MatchRegexp(`refreshed: .* replaced .*, \d+ s before the old token expired`))
+		Expect(string(out)).To(ContainSubstring("demo complete"))
+	})
+})
+
+// metric finds one sample's value in Prometheus text output; -1 if absent.
+func metric(body, series string) float64 {
+	GinkgoHelper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	Expect(err).NotTo(HaveOccurred())
+	return v
+}
+
+func secretToken(ns, name string) string {
+	GinkgoHelper()
+	return kubectl("get", "secret", name, "-n", ns, "-o", "jsonpath={.data.access_token}")
+}
+
+func credentialTime(ns, name, field string) time.Time {
+	GinkgoHelper()
+	t, err := time.Parse(time.RFC3339, kubectl("get", "vcred", name, "-n", ns, "-o", "jsonpath={.status."+field+"}"))
+	Expect(err).NotTo(HaveOccurred())
+	return t
+}
+
+func credentialExpiry(ns, name string) time.Time {
+	return credentialTime(ns, name, "expiresAt")
+}
+
+func credentialNextRefresh(ns, name string) time.Time {
+	return credentialTime(ns, name, "nextRefreshTime")
+}
+
+// resourceVersions of each credential and its target Secret: any write to
+// either changes them.
+func resourceVersions(ns string, names []string) map[string]string {
+	GinkgoHelper()
+	rv := map[string]string{}
+	for _, n := range names {
+		rv["vcred/"+n] = kubectl("get", "vcred", n, "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+		rv["secret/"+n] = kubectl("get", "secret", n, "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}")
+	}
+	return rv
+}
