@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
 	"k8s.io/utils/clock"
 )
 
@@ -41,11 +40,14 @@ type Options struct {
 	DefaultLifetime time.Duration
 	// Clock stamps IssuedAt and reads Retry-After dates; default the real clock.
 	Clock clock.PassiveClock
-	// RequestsPerSecond limits requests toward token servers, all of them
-	// together, so a mass refresh does not trip their rate limits; 0 means
-	// unlimited. Burst defaults to 1.
-	RequestsPerSecond float64
-	Burst             int
+	// RequestsPerSecond limits requests toward each token host, so a mass
+	// refresh does not trip its rate limits; 0 means unlimited. Burst
+	// defaults to 1. MaxConcurrentPerHost caps the requests in flight to
+	// one host; 0 means no cap. A request the limits would hold back for
+	// long is not sent: Exchange returns a *Throttled instead.
+	RequestsPerSecond    float64
+	Burst                int
+	MaxConcurrentPerHost int
 	// UserAgent is sent when non-empty.
 	UserAgent string
 }
@@ -56,7 +58,7 @@ type Client struct {
 	timeout         time.Duration
 	defaultLifetime time.Duration
 	clock           clock.PassiveClock
-	limiter         *rate.Limiter // nil: unlimited
+	limits          *hostLimits
 	userAgent       string
 	methods         methodMemory
 }
@@ -88,9 +90,7 @@ func NewClient(opts Options) *Client {
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.http = &hc
-	if opts.RequestsPerSecond > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), max(opts.Burst, 1))
-	}
+	c.limits = newHostLimits(opts.RequestsPerSecond, opts.Burst, opts.MaxConcurrentPerHost)
 	return c
 }
 
@@ -157,12 +157,12 @@ func validate(req Request) *Error {
 
 // attempt sends one token request with one auth method.
 func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*Token, *Error) {
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, &Error{Kind: Transient, Code: codeRateLimited,
-				Description: "gave up waiting for the client-side rate limit: " + err.Error(), cause: err}
-		}
+	u, _ := url.Parse(req.TokenURL) // validate has parsed it already
+	release, e := c.limits.acquire(ctx, u.Host, req.limitKey())
+	if e != nil {
+		return nil, e
 	}
+	defer release()
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 

@@ -503,43 +503,6 @@ func TestCancelledContext(t *testing.T) {
 	}
 }
 
-func TestRateLimitWaitsWithTheContext(t *testing.T) {
-	f := newFixture(t, oauth.Options{RequestsPerSecond: 1e-4, Burst: 1}, oauthtest.Client{ID: "svc", Secret: "s3cret-value"})
-	req := f.request("svc", "s3cret-value", oauth.AuthAuto)
-	if _, err := f.client.Exchange(context.Background(), req); err != nil {
-		t.Fatalf("first Exchange (within the burst): %v", err)
-	}
-
-	t.Run("deadline before the next slot", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_, err := f.client.Exchange(ctx, req)
-		if e := oauthError(t, err); e.Kind != oauth.Transient || e.Code != "rate_limited" || e.StatusCode != 0 {
-			t.Errorf("error = %s %s %d, want Transient rate_limited 0", e.Kind, e.Code, e.StatusCode)
-		}
-	})
-	t.Run("cancelled while waiting", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			_, err := f.client.Exchange(ctx, req)
-			done <- err
-		}()
-		cancel()
-		select {
-		case err := <-done:
-			if e := oauthError(t, err); e.Kind != oauth.Transient || !errors.Is(err, context.Canceled) {
-				t.Errorf("error = %v, want Transient wrapping context.Canceled", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Exchange did not return after its context was cancelled")
-		}
-	})
-	if got := f.srv.Requests(); got != 1 {
-		t.Errorf("requests = %d, want 1", got)
-	}
-}
-
 func TestInvalidInput(t *testing.T) {
 	f := newFixture(t, oauth.Options{}, oauthtest.Client{ID: "svc", Secret: "s3cret-value"})
 	good := f.request("svc", "s3cret-value", oauth.AuthAuto)

@@ -24,7 +24,8 @@ const (
 	codeInvalidResponse = "invalid_response" // a 2xx that is not a token
 	codeNetworkError    = "network_error"    // no answer: refused, reset, timed out, cancelled
 	codeServerError     = "server_error"     // 5xx without a code
-	codeRateLimited     = "rate_limited"     // 429 without a code, or the client-side limit
+	codeRateLimited     = "rate_limited"     // 429 without a code
+	codeThrottled       = "throttled"        // held back by the client-side limits, not sent
 	codeHTTPError       = "http_error"       // any other status without a code
 )
 
@@ -48,9 +49,9 @@ type Error struct {
 	Kind Kind
 	// Code is the RFC 6749 §5.2 error code when the server sent one;
 	// otherwise one of invalid_response, network_error, server_error,
-	// rate_limited or http_error. A request this package will not send (a
-	// token URL that is not http(s), a missing client id) is
-	// invalid_request with StatusCode 0.
+	// rate_limited, http_error, or throttled (see IsThrottled). A request
+	// this package will not send (a token URL that is not http(s), a
+	// missing client id) is invalid_request with StatusCode 0.
 	Code string
 	// StatusCode is the HTTP status, 0 when there was no answer.
 	StatusCode int

@@ -3,6 +3,7 @@ package oauth
 import (
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // AuthMethod says how the client authenticates to the token endpoint.
@@ -102,4 +103,10 @@ func formatSafely(f fmt.State, verb rune, typeName string, str, goStr func() str
 	default:
 		fmt.Fprintf(f, "%%!%c(%s)", verb, typeName)
 	}
+}
+
+// limitKey names the request for the rate limiter's reservations: what a
+// token is asked for, never the secret.
+func (r Request) limitKey() string {
+	return strings.Join([]string{r.TokenURL, r.ClientID, r.Audience, strings.Join(r.Scopes, " ")}, "\x00")
 }
