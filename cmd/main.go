@@ -52,9 +52,11 @@ func main() {
 		enableHTTP2                         bool
 		leaderElectionNamespace             string
 		tokenURL, apiURL                    string
+		allowedTokenHosts                   string
 		defaultLifetime, tokenTimeout       time.Duration
 		tokenRPS                            float64
-		tokenBurst, maxConcurrentReconciles int
+		tokenBurst, tokenConcurrency        int
+		maxConcurrentReconciles             int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -74,18 +76,35 @@ func main() {
 		"Token endpoint used when neither the credential nor its key names one.")
 	flag.StringVar(&apiURL, "default-api-url", internalcontroller.DefaultEndpoints.APIURL,
 		"Vantage API URL written as VANTAGE_API_URL when neither the credential nor its key names one.")
+	flag.StringVar(&allowedTokenHosts, "allowed-token-hosts", "",
+		"Comma-separated token hosts client secrets may be sent to: host, host:port or *.domain (empty: any). "+
+			"Credentials naming another token host get Ready=False, reason TokenURLNotAllowed.")
 	flag.DurationVar(&defaultLifetime, "default-token-lifetime", time.Hour,
 		"Lifetime assumed for a token whose response has no expires_in and which is not a JWT with exp.")
 	flag.DurationVar(&tokenTimeout, "token-request-timeout", 10*time.Second, "Timeout of one token request.")
 	flag.Float64Var(&tokenRPS, "token-requests-per-second", 50,
-		"Client-side limit on token requests per second, across all credentials (0: no limit).")
-	flag.IntVar(&tokenBurst, "token-request-burst", 100, "Token requests allowed in a burst above the per-second limit.")
+		"Client-side limit on token requests per second to each token host (0: no limit).")
+	flag.IntVar(&tokenBurst, "token-request-burst", 100, "Token requests to one host allowed in a burst above the per-second limit.")
+	flag.IntVar(&tokenConcurrency, "token-requests-in-flight", 4,
+		"Token requests in flight to one host at most (0: no limit); keep it below --max-concurrent-reconciles so a slow token server cannot take every worker.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 8, "Credentials reconciled in parallel.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	// Endpoint settings are checked before anything starts, so a typo in a
+	// flag stops the operator instead of failing every credential.
+	endpoints := internalcontroller.Endpoints{TokenURL: tokenURL, APIURL: apiURL}
+	var err error
+	if endpoints.AllowedTokenHosts, err = internalcontroller.ParseHostAllowlist(allowedTokenHosts); err == nil {
+		err = endpoints.Validate()
+	}
+	if err != nil {
+		setupLog.Error(err, "invalid endpoint flags")
+		os.Exit(1)
+	}
 
 	// HTTP/2 is off by default: the HTTP/2 Stream Cancellation and Rapid
 	// Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
@@ -142,11 +161,12 @@ func main() {
 	}
 
 	exchanger := oauth.NewClient(oauth.Options{
-		Timeout:           tokenTimeout,
-		DefaultLifetime:   defaultLifetime,
-		RequestsPerSecond: tokenRPS,
-		Burst:             tokenBurst,
-		UserAgent:         "vantage-credential-operator",
+		Timeout:              tokenTimeout,
+		DefaultLifetime:      defaultLifetime,
+		RequestsPerSecond:    tokenRPS,
+		Burst:                tokenBurst,
+		MaxConcurrentPerHost: tokenConcurrency,
+		UserAgent:            "vantage-credential-operator",
 	})
 	r := &internalcontroller.VantageCredentialReconciler{
 		Client:    mgr.GetClient(),
@@ -156,7 +176,7 @@ func main() {
 		Exchanger: exchanger,
 		Clock:     clock.RealClock{},
 		Policy:    refresh.DefaultPolicy(),
-		Defaults:  internalcontroller.Defaults{TokenURL: tokenURL, APIURL: apiURL},
+		Endpoints: endpoints,
 		Metrics:   internalcontroller.NewMetrics(metrics.Registry),
 	}
 	ctx := ctrl.SetupSignalHandler()

@@ -70,7 +70,7 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 		return nil, fmt.Errorf("reading Secret %s: %w", ref.Name, err)
 	default:
 		f.sourceVersion = source.ResourceVersion
-		f.inputs, f.problem = readInputs(cred, source, r.Defaults)
+		f.inputs, f.problem = readInputs(cred, source, r.Endpoints)
 	}
 
 	if f.problem == nil {
@@ -107,7 +107,7 @@ func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.N
 }
 
 // readInputs parses the key in the source Secret and resolves the inputs.
-func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, d Defaults) (*inputs, *problem) {
+func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, e Endpoints) (*inputs, *problem) {
 	ref := cred.Spec.ServiceAccountSecretRef
 	key, err := serviceaccount.Parse(source.Data, ptr.Deref(ref.Key, ""))
 	if err != nil {
@@ -117,7 +117,7 @@ func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, 
 		}
 		return nil, &problem{ReasonInvalidKey, fmt.Sprintf("Secret %q: %s", ref.Name, err), true}
 	}
-	return resolveInputs(&cred.Spec, key, d)
+	return resolveInputs(&cred.Spec, key, e)
 }
 
 // checkTarget refuses to write a Secret the operator does not own: one

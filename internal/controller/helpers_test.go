@@ -46,7 +46,7 @@ func newClient(secret string, mutate ...func(*oauthtest.Client)) string {
 		m(&c)
 	}
 	tokenSrv.AddClient(c)
-	return id
+	return c.ID
 }
 
 func saSecret(ns, name string, data map[string]string) *corev1.Secret {

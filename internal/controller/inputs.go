@@ -5,8 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
+	"strings"
 
 	"k8s.io/utils/ptr"
 
@@ -15,19 +15,6 @@ import (
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/serviceaccount"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/targetsecret"
 )
-
-// Defaults are the documented Vantage endpoints, used when neither the spec
-// nor the key names one.
-type Defaults struct {
-	TokenURL string
-	APIURL   string
-}
-
-// DefaultEndpoints are Vantage's documented endpoints.
-var DefaultEndpoints = Defaults{
-	TokenURL: "https://auth.vantage.omnivector.solutions/oauth/token",
-	APIURL:   "https://api.vantage.omnivector.solutions",
-}
 
 // problem is something wrong with the inputs that stops an exchange before
 // it starts. stalled problems need a person to fix an input; the others
@@ -52,19 +39,24 @@ type inputs struct {
 
 // resolveInputs combines the spec, the key and the defaults, in that order
 // of precedence.
-func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccount.Key, d Defaults) (*inputs, *problem) {
+func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccount.Key, e Endpoints) (*inputs, *problem) {
 	tokenURL := firstNonEmpty(ptr.Deref(spec.TokenURL, ""), key.TokenURL)
 	if tokenURL == "" && key.IssuerURL != "" {
 		return nil, &problem{ReasonInvalidKey,
 			"the key names issuer_url but no token_url, and OIDC discovery is not supported yet: set spec.tokenURL (for Keycloak <issuer>/protocol/openid-connect/token) or token_url in the key", true}
 	}
-	tokenURL = firstNonEmpty(tokenURL, d.TokenURL)
-	apiURL := firstNonEmpty(ptr.Deref(spec.APIURL, ""), key.APIURL, d.APIURL)
+	tokenURL = firstNonEmpty(tokenURL, e.TokenURL)
+	apiURL := firstNonEmpty(ptr.Deref(spec.APIURL, ""), key.APIURL, e.APIURL)
 	// The spec's URLs are checked by the CRD; the key's only here.
 	for _, u := range []struct{ field, value string }{{"token_url", tokenURL}, {"api_url", apiURL}} {
 		if err := checkEndpoint(u.value); err != nil {
 			return nil, &problem{ReasonInvalidKey, fmt.Sprintf("%s in the key: %v", u.field, err), true}
 		}
+	}
+	if !e.tokenHostAllowed(tokenURL) {
+		return nil, &problem{ReasonTokenURLNotAllowed, fmt.Sprintf(
+			"this operator sends client secrets only to %s, not to %q (the token URL %s): use an allowed token endpoint, or ask the cluster administrators to add the host to --allowed-token-hosts",
+			strings.Join(e.AllowedTokenHosts, ", "), hostOf(tokenURL), tokenURLSource(spec, key)), true}
 	}
 
 	var templates map[string]string
@@ -119,24 +111,15 @@ func normalizeScopes(scopes []string) []string {
 	return slices.Compact(out)
 }
 
-// checkEndpoint applies the CRD's URL rule to URLs that come from a key:
-// https, or http only to a loopback address for local development.
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if host == "localhost" || host == "127.0.0.1" || host == "::1" {
-			return nil
-		}
-		return fmt.Errorf("%q uses http, which is allowed only to localhost, 127.0.0.1 or [::1]; use https", raw)
+// tokenURLSource says where the token URL came from, for messages.
+func tokenURLSource(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccount.Key) string {
+	switch {
+	case ptr.Deref(spec.TokenURL, "") != "":
+		return "in spec.tokenURL"
+	case key.TokenURL != "":
+		return "in the key's token_url"
 	default:
-		return fmt.Errorf("%q must use https", raw)
+		return "the operator's default"
 	}
 }
 

@@ -64,7 +64,9 @@ var _ = Describe("resolveInputs", func() {
 
 	DescribeTable("refuses what the CRD cannot see",
 		func(k serviceaccount.Key, spec *vantagev1alpha1.VantageCredentialSpec, reason, msg string) {
-			_, p := resolveInputs(spec, k, DefaultEndpoints)
+			endpoints := DefaultEndpoints
+			endpoints.AllowedTokenHosts = []string{"auth.vantage.omnivector.solutions"}
+			_, p := resolveInputs(spec, k, endpoints)
 			Expect(p).NotTo(BeNil())
 			Expect(p.reason).To(Equal(reason))
 			Expect(p.message).To(ContainSubstring(msg))
@@ -76,6 +78,10 @@ var _ = Describe("resolveInputs", func() {
 			&vantagev1alpha1.VantageCredentialSpec{}, ReasonInvalidKey, "must use https"),
 		Entry("issuer_url alone", serviceaccount.Key{ClientID: "i", ClientSecret: "s", IssuerURL: "https://kc/realms/vantage"},
 			&vantagev1alpha1.VantageCredentialSpec{}, ReasonInvalidKey, "OIDC discovery is not supported yet"),
+		Entry("token host not allowed", key, &vantagev1alpha1.VantageCredentialSpec{TokenURL: ptr.To("https://evil.example/token")},
+			ReasonTokenURLNotAllowed, `not to "evil.example" (the token URL in spec.tokenURL)`),
+		Entry("key's token host not allowed", serviceaccount.Key{ClientID: "i", ClientSecret: "s", TokenURL: "https://evil.example:8443/t"},
+			&vantagev1alpha1.VantageCredentialSpec{}, ReasonTokenURLNotAllowed, `only to auth.vantage.omnivector.solutions, not to "evil.example:8443" (the token URL in the key's token_url)`),
 		Entry("broken template", key, &vantagev1alpha1.VantageCredentialSpec{Target: &vantagev1alpha1.TargetSpec{
 			Template: &vantagev1alpha1.TargetTemplate{Data: map[string]string{"t": "{{"}}}}, ReasonInvalidTemplate, `key "t"`),
 	)

@@ -19,6 +19,9 @@ const (
 	ReasonSecretKeyNotFound = "SecretKeyNotFound"
 	// ReasonInvalidKey: the service-account key is malformed or incomplete.
 	ReasonInvalidKey = "InvalidServiceAccountKey"
+	// ReasonTokenURLNotAllowed: the token URL's host is not in the operator's
+	// --allowed-token-hosts.
+	ReasonTokenURLNotAllowed = "TokenURLNotAllowed"
 	// ReasonInvalidTemplate: spec.target.template does not render.
 	ReasonInvalidTemplate = "InvalidTemplate"
 	// ReasonTargetConflict: the target Secret exists and is not ours to write.

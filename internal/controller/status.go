@@ -29,6 +29,9 @@ type result struct {
 	scopes    []string
 	// failed is set when an exchange failed this reconcile.
 	failed *failure
+	// heldBack is set when the token client's own limits kept the request
+	// from being sent: retry after it, with nothing to report.
+	heldBack time.Duration
 	// nextRefresh is when the current token is due for refresh.
 	nextRefresh time.Time
 }

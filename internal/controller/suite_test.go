@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,18 @@ var (
 	logs       *syncBuffer
 	mgrMetrics *prometheus.Registry
 )
+
+// limitedExchanger sends the requests of clients named limited-* through a
+// token client with a tight per-host rate limit, so the tests can see the
+// operator wait for the client-side limits without slowing the others.
+type limitedExchanger struct{ normal, limited oauth.Exchanger }
+
+func (e limitedExchanger) Exchange(ctx context.Context, req oauth.Request) (*oauth.Token, error) {
+	if strings.HasPrefix(req.ClientID, "limited-") {
+		return e.limited.Exchange(ctx, req)
+	}
+	return e.normal.Exchange(ctx, req)
+}
 
 // syncBuffer collects every log line the manager writes, so tests can prove
 // that no token or secret ever reaches the logs.
@@ -115,10 +128,16 @@ var _ = BeforeSuite(func() {
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    mgr.GetScheme(),
 		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
-		Exchanger: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second}),
-		Clock:     clock.RealClock{},
-		Policy:    policy,
-		Defaults:  Defaults{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL()},
+		Exchanger: limitedExchanger{
+			normal: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second}),
+			// One request every 2 s: a second one at once is held back.
+			limited: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second, RequestsPerSecond: 0.5, Burst: 1}),
+		},
+		Clock:  clock.RealClock{},
+		Policy: policy,
+		// The allowlist admits the fake server only, so a credential naming
+		// any other token host shows the refusal.
+		Endpoints: Endpoints{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL(), AllowedTokenHosts: []string{"127.0.0.1"}},
 		Metrics:   NewMetrics(mgrMetrics),
 	}
 	Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())

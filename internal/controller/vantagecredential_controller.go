@@ -39,7 +39,7 @@ type VantageCredentialReconciler struct {
 	Exchanger oauth.Exchanger
 	Clock     clock.PassiveClock
 	Policy    refresh.Policy
-	Defaults  Defaults
+	Endpoints Endpoints
 	Metrics   *Metrics
 }
 
@@ -85,6 +85,12 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		if res.heldBack > 0 {
+			// Nothing was sent, so nothing changed: no status, no event.
+			// The client reserved this request's turn for then.
+			log.V(1).Info("token request held back by the client-side limits", "retryAfter", res.heldBack)
+			return ctrl.Result{RequeueAfter: res.heldBack}, nil
+		}
 	} else if f.problem == nil {
 		if err := r.syncTargetMetadata(ctx, f); err != nil {
 			return ctrl.Result{}, err
@@ -111,6 +117,10 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 	res := result{decision: d}
 	start := time.Now()
 	tok, err := r.Exchanger.Exchange(ctx, f.inputs.request)
+	if wait, ok := oauth.IsThrottled(err); ok {
+		res.heldBack = wait
+		return res, nil
+	}
 	r.Metrics.exchanged(err, time.Since(start))
 	if err != nil {
 		res.failed = r.classify(f, err)

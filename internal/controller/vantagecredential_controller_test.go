@@ -332,6 +332,11 @@ var _ = Describe("VantageCredential controller", func() {
 			Entry("wrong client secret", func(id string) map[string]string { return keyFile(id, "wrong") }, nil, ReasonInvalidClient, 2),
 			Entry("refused scope", func(id string) map[string]string { return keyFile(id, "right") },
 				func(c *vantagev1alpha1.VantageCredential) { c.Spec.Scopes = []string{"teams:write"} }, ReasonInvalidScope, 1),
+			Entry("token host outside the operator's allowlist", func(id string) map[string]string { return keyFile(id, "right") },
+				func(c *vantagev1alpha1.VantageCredential) {
+					c.Spec.TokenURL = ptr.To("https://collector.example/oauth/token")
+				},
+				ReasonTokenURLNotAllowed, 0),
 			Entry("broken template", func(id string) map[string]string { return keyFile(id, "right") },
 				func(c *vantagev1alpha1.VantageCredential) {
 					c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Data: map[string]string{"t": "{{ .Nope }}"}}}
@@ -349,6 +354,33 @@ var _ = Describe("VantageCredential controller", func() {
 			got := waitReady(ns, "fix")
 			Expect(got.Status.ConsecutiveFailures).To(BeZero())
 			Expect(condition(ns, "fix", vantagev1alpha1.ConditionStalled)()).To(HavePrefix("False/"))
+		})
+	})
+
+	Context("client-side limits", func() {
+		It("waits for its turn without reporting a failure, and sends each request once", func() {
+			id := newClient("right", func(c *oauthtest.Client) { c.ID = "limited-" + c.ID })
+			saSecret(ns, "sa", keyFile(id, "right"))
+			// Different scopes: two requests, not one shared.
+			newCredential(ns, "first", "sa")
+			newCredential(ns, "second", "sa", func(c *vantagev1alpha1.VantageCredential) { c.Spec.Scopes = []string{"jobs:read"} })
+			created := time.Now()
+			waitReady(ns, "first")
+			waitReady(ns, "second")
+			// One of them went first; the other waited for the next slot of
+			// the 0.5/s limit, 2 s later.
+			Expect(time.Since(created)).To(BeNumerically(">=", 1900*time.Millisecond))
+			Expect(requestsFor(id)()).To(Equal(2))
+			for _, name := range []string{"first", "second"} {
+				c := getCredential(ns, name)
+				Expect(c.Status.ConsecutiveFailures).To(BeZero())
+				Expect(c.Status.LastFailureTime).To(BeNil())
+			}
+			events := &eventsv1.EventList{}
+			Expect(k8sClient.List(ctx, events, client.InNamespace(ns))).To(Succeed())
+			for _, ev := range events.Items {
+				Expect(ev.Type).To(Equal(corev1.EventTypeNormal), "a held-back request is no failure: %s %s", ev.Reason, ev.Note)
+			}
 		})
 	})
 
