@@ -1,0 +1,186 @@
+package controller
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+)
+
+// faultSecret is the client secret of every fault test: a sentinel that must
+// not appear in any condition, event or log line.
+const faultSecret = "SENTINEL-fault-secret-4c1f0e"
+
+// answer responds with a fixed status, headers and body.
+func answer(status int, body string, header ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+// token answers 200 with a JSON body holding an access token and extra.
+func token(extra string) func(http.ResponseWriter, *http.Request) {
+	return answer(http.StatusOK, `{"access_token":"fault-token-value","token_type":"Bearer"`+extra+`}`, "Content-Type", "application/json")
+}
+
+// resetMidway promises a body and closes the connection after a part of it.
+func resetMidway(w http.ResponseWriter, _ *http.Request) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"access_token\":\"fault-tok")
+	_ = buf.Flush()
+	_ = conn.Close()
+}
+
+// hang answers nothing until the client gives up.
+func hang(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+
+// closedPortURL is a token URL on a loopback port nothing listens on.
+func closedPortURL() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	addr := l.Addr().String()
+	Expect(l.Close()).To(Succeed())
+	return "http://" + addr + "/oauth/token"
+}
+
+// faultFor makes the fake token server answer the requests of one client
+// with fault, until the test ends.
+func faultFor(id string, fault func(http.ResponseWriter, *http.Request)) {
+	tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		user, _, ok := r.BasicAuth()
+		if !ok {
+			user = r.PostFormValue("client_id")
+		}
+		if user != id {
+			return false
+		}
+		fault(w, r)
+		return true
+	})
+	DeferCleanup(func() { tokenSrv.Intercept(nil) })
+}
+
+// outcome is what a user sees after a fault on the first token request.
+type outcome struct {
+	reason  string
+	stalled bool
+	// words the Ready message must hold, so the user knows what happened.
+	words []string
+	// retryAtLeast, for a transient fault, is the least delay before the
+	// next attempt (Retry-After).
+	retryAtLeast time.Duration
+}
+
+var _ = Describe("token server faults", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	DescribeTable("a fault on the first request: a condition that says what happened, an event, retries as the fault deserves, no secret anywhere",
+		func(fault func(http.ResponseWriter, *http.Request), badURL bool, want outcome) {
+			id := newClient(faultSecret)
+			if fault != nil {
+				faultFor(id, fault)
+			}
+			saSecret(ns, "sa", keyFile(id, faultSecret))
+			started := time.Now()
+			newCredential(ns, "f", "sa", func(c *vantagev1alpha1.VantageCredential) {
+				if badURL {
+					c.Spec.TokenURL = ptr.To(closedPortURL())
+				}
+			})
+
+			if want.reason == ReasonTokenValid {
+				// An unusable expires_in counts as absent: the token is kept
+				// for the operator's default lifetime (1h), as documented.
+				cred := waitReady(ns, "f")
+				Expect(cred.Status.ExpiresAt.Time).To(BeTemporally("~", started.Add(time.Hour), time.Minute))
+				Expect(tokenSrv.RequestsFor(id)).To(Equal(1))
+				return
+			}
+			Eventually(condition(ns, "f", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + want.reason))
+			cred := getCredential(ns, "f")
+			ready := meta.FindStatusCondition(cred.Status.Conditions, vantagev1alpha1.ConditionReady)
+			for _, w := range want.words {
+				Expect(ready.Message).To(ContainSubstring(w))
+			}
+			stalled := meta.FindStatusCondition(cred.Status.Conditions, vantagev1alpha1.ConditionStalled)
+			if want.stalled {
+				Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			} else {
+				Expect(stalled.Status).NotTo(Equal(metav1.ConditionTrue), "a transient fault is retried, not stalled")
+				Expect(cred.Status.ConsecutiveFailures).To(BeNumerically(">=", 1))
+				Expect(cred.Status.NextRefreshTime).NotTo(BeNil(), "the next attempt is scheduled")
+				Expect(cred.Status.NextRefreshTime.Time).To(BeTemporally(">=", started.Add(want.retryAtLeast).Truncate(time.Second)))
+			}
+
+			var evs eventsv1.EventList
+			Eventually(func() []string {
+				Expect(k8sClient.List(ctx, &evs, client.InNamespace(ns))).To(Succeed())
+				var got []string
+				for _, e := range evs.Items {
+					got = append(got, e.Type+"/"+e.Reason)
+				}
+				return got
+			}, timeout, interval).Should(ContainElement(corev1.EventTypeWarning + "/" + want.reason))
+
+			// Not hammered: a stalled credential waits for a change, a
+			// transient one backs off from one second up.
+			Consistently(func() int { return tokenSrv.RequestsFor(id) }, 2*time.Second, interval).Should(BeNumerically("<=", 3))
+
+			everything, err := json.Marshal([]any{cred, evs})
+			Expect(err).NotTo(HaveOccurred())
+			for _, text := range []string{string(everything), logs.String()} {
+				Expect(text).NotTo(ContainSubstring(faultSecret))
+				Expect(text).NotTo(ContainSubstring("fault-token-value"))
+			}
+		},
+		Entry("connection refused", nil, true, outcome{reason: ReasonTokenRequestFailed, words: []string{"connection refused"}}),
+		Entry("connection reset mid-response", resetMidway, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"unexpected EOF"}}),
+		Entry("no answer within the client timeout", hang, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"no answer within 5s"}}),
+		Entry("500", answer(http.StatusInternalServerError, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"500"}}),
+		Entry("502 with an HTML page", answer(http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"),
+			false, outcome{reason: ReasonTokenRequestFailed, words: []string{"502", "text/html"}}),
+		Entry("503", answer(http.StatusServiceUnavailable, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"503"}}),
+		Entry("429 without Retry-After", answer(http.StatusTooManyRequests, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}}),
+		Entry("429 with Retry-After in seconds", answer(http.StatusTooManyRequests, "", "Retry-After", "120"), false,
+			outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 2 * time.Minute}),
+		Entry("429 with Retry-After as an HTTP date", func(w http.ResponseWriter, r *http.Request) {
+			answer(http.StatusTooManyRequests, "", "Retry-After", time.Now().Add(3*time.Minute).UTC().Format(http.TimeFormat))(w, r)
+		}, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 3*time.Minute - 2*time.Second}),
+		Entry("200 with an HTML login page", answer(http.StatusOK, "<html><body>Sign in</body></html>", "Content-Type", "text/html"), false,
+			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object", "text/html"}}),
+		Entry("truncated JSON", answer(http.StatusOK, `{"access_token":"fault-token-value","expi`, "Content-Type", "application/json"), false,
+			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object"}}),
+		Entry("access_token not a string", answer(http.StatusOK, `{"access_token":5}`, "Content-Type", "application/json"), false,
+			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"access_token"}}),
+		Entry("missing access_token", answer(http.StatusOK, `{"token_type":"Bearer","expires_in":3600}`, "Content-Type", "application/json"), false,
+			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"no access_token"}}),
+		Entry("expires_in negative", token(`,"expires_in":-5`), false,
+			outcome{reason: ReasonTokenValid}),
+		Entry("expires_in zero", token(`,"expires_in":0`), false,
+			outcome{reason: ReasonTokenValid}),
+		Entry("expires_in a word", token(`,"expires_in":"soon"`), false,
+			outcome{reason: ReasonTokenValid}),
+		Entry("a body of many megabytes", answer(http.StatusOK, `{"access_token":"`+strings.Repeat("x", 8<<20)+`"}`, "Content-Type", "application/json"), false,
+			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"larger than"}}),
+	)
+})
