@@ -49,6 +49,10 @@ const (
 	ExpiresAtAnnotation = "vantage.omnivector.solutions/expires-at"
 	// IssuedAtAnnotation on a target Secret holds when the token was issued (RFC 3339).
 	IssuedAtAnnotation = "vantage.omnivector.solutions/issued-at"
+	// ExpirySourceAnnotation on a target Secret says where the expiry came
+	// from: expires_in, jwt_exp, or default when the token server gave none
+	// and the operator assumed --default-token-lifetime.
+	ExpirySourceAnnotation = "vantage.omnivector.solutions/expiry-source"
 	// DataHashAnnotation on a target Secret holds a hash of the data the
 	// operator wrote, so edits by others are detected and repaired.
 	DataHashAnnotation = "vantage.omnivector.solutions/data-hash"

@@ -113,6 +113,8 @@ var _ = Describe("token server faults", func() {
 				// for the operator's default lifetime (1h), as documented.
 				cred := waitReady(ns, "f")
 				Expect(cred.Status.ExpiresAt.Time).To(BeTemporally("~", started.Add(time.Hour), time.Minute))
+				ready := meta.FindStatusCondition(cred.Status.Conditions, vantagev1alpha1.ConditionReady)
+				Expect(ready.Message).To(ContainSubstring("the token server gave no expiry, neither expires_in nor a JWT exp, so a lifetime of 1h0m0s was assumed"))
 				Expect(tokenSrv.RequestsFor(id)).To(Equal(1))
 				return
 			}

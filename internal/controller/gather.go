@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/serviceaccount"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/targetsecret"
 )
@@ -42,6 +43,9 @@ type currentToken struct {
 	issuedAt   time.Time
 	expiresAt  time.Time
 	inputsHash string
+	// assumedLifetime: the token server gave no expiry, so expiresAt is
+	// issuedAt plus the operator's default lifetime.
+	assumedLifetime bool
 }
 
 func (t *currentToken) validAt(now time.Time) bool { return t != nil && now.Before(t.expiresAt) }
@@ -164,7 +168,8 @@ func tokenIn(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) *cu
 	if a[vantagev1alpha1.DataHashAnnotation] != targetsecret.Hash(target.Data, keys) {
 		return nil
 	}
-	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation]}
+	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation],
+		assumedLifetime: a[vantagev1alpha1.ExpirySourceAnnotation] == string(oauth.LifetimeDefault)}
 }
 
 // organizationIn tells whether the default layout written included

@@ -146,8 +146,8 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 				stamp(f.token.expiresAt), st.ConsecutiveFailures, stamp(st.LastFailureTime.Time), ready.Message))
 		}
 	case valid:
-		settled(metav1.ConditionTrue, ReasonTokenValid, fmt.Sprintf("Secret %q holds a token valid until %s; next refresh at %s",
-			f.targetName, stamp(f.token.expiresAt), stamp(res.nextRefresh)))
+		settled(metav1.ConditionTrue, ReasonTokenValid, fmt.Sprintf("Secret %q holds a token valid until %s; next refresh at %s%s",
+			f.targetName, stamp(f.token.expiresAt), stamp(res.nextRefresh), assumedNote(f.token)))
 	case f.token != nil:
 		settled(metav1.ConditionFalse, ReasonTokenExpired, fmt.Sprintf("the token in Secret %q expired at %s", f.targetName, stamp(f.token.expiresAt)))
 	default:
@@ -227,4 +227,14 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// assumedNote flags an expiry the operator assumed, as DESIGN §5 asks: the
+// token may in truth expire sooner, and only the token server can tell.
+func assumedNote(t *currentToken) string {
+	if t == nil || !t.assumedLifetime {
+		return ""
+	}
+	return fmt.Sprintf(" (the token server gave no expiry, neither expires_in nor a JWT exp, so a lifetime of %s was assumed from --default-token-lifetime)",
+		t.expiresAt.Sub(t.issuedAt))
 }

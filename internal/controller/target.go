@@ -44,16 +44,18 @@ func (r *VantageCredentialReconciler) writeToken(ctx context.Context, f *facts, 
 		return nil, fmt.Errorf("rendering the target Secret: %w", err)
 	}
 	written := &currentToken{
-		issuedAt:   tok.IssuedAt.Truncate(time.Second),
-		expiresAt:  tok.Expiry.Truncate(time.Second),
-		inputsHash: f.inputs.hash,
+		issuedAt:        tok.IssuedAt.Truncate(time.Second),
+		expiresAt:       tok.Expiry.Truncate(time.Second),
+		inputsHash:      f.inputs.hash,
+		assumedLifetime: tok.LifetimeSource == oauth.LifetimeDefault,
 	}
 	keys := targetsecret.Keys(f.inputs.templates, f.inputs.organization)
 	tokenAnnotations := map[string]string{
-		vantagev1alpha1.IssuedAtAnnotation:   written.issuedAt.UTC().Format(time.RFC3339),
-		vantagev1alpha1.ExpiresAtAnnotation:  written.expiresAt.UTC().Format(time.RFC3339),
-		vantagev1alpha1.InputsHashAnnotation: written.inputsHash,
-		vantagev1alpha1.DataHashAnnotation:   targetsecret.Hash(data, keys),
+		vantagev1alpha1.IssuedAtAnnotation:     written.issuedAt.UTC().Format(time.RFC3339),
+		vantagev1alpha1.ExpiresAtAnnotation:    written.expiresAt.UTC().Format(time.RFC3339),
+		vantagev1alpha1.InputsHashAnnotation:   written.inputsHash,
+		vantagev1alpha1.ExpirySourceAnnotation: string(tok.LifetimeSource),
+		vantagev1alpha1.DataHashAnnotation:     targetsecret.Hash(data, keys),
 	}
 
 	current := f.target

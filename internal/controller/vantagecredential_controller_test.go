@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -53,6 +54,9 @@ var _ = Describe("VantageCredential controller", func() {
 			Expect(target.Labels).To(HaveKeyWithValue(vantagev1alpha1.CredentialLabel, "ci-runner"))
 			Expect(target.Annotations).To(HaveKeyWithValue(vantagev1alpha1.ExpiresAtAnnotation, expires.UTC().Format(time.RFC3339)))
 			Expect(target.Annotations).To(HaveKey(vantagev1alpha1.DataHashAnnotation))
+			Expect(target.Annotations).To(HaveKeyWithValue(vantagev1alpha1.ExpirySourceAnnotation, "expires_in"))
+			Expect(meta.FindStatusCondition(got.Status.Conditions, vantagev1alpha1.ConditionReady).Message).NotTo(ContainSubstring("assumed"),
+				"an expiry the server gave is not flagged")
 			Expect(target.OwnerReferences).To(ConsistOf(HaveField("UID", cred.UID)))
 			Expect(*target.OwnerReferences[0].Controller).To(BeTrue())
 
