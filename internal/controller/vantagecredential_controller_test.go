@@ -361,6 +361,32 @@ var _ = Describe("VantageCredential controller", func() {
 		})
 	})
 
+	Context("namespaces", func() {
+		It("never reads a key from, or writes a token into, another namespace", func() {
+			id := newClient("right")
+			other := newNamespace()
+			// The key and a Secret named like the target live in another
+			// namespace only; neither may be used or touched.
+			saSecret(other, "sa", keyFile(id, "right"))
+			bystander := saSecret(other, "stolen", map[string]string{"keep": "me"})
+			newCredential(ns, "stolen", "sa")
+			Eventually(condition(ns, "stolen", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + ReasonSecretNotFound))
+			Consistently(requestsFor(id), quiet, interval).Should(BeZero())
+			_, err := getSecret(ns, "stolen")
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no target without a token")
+			after, err := getSecret(other, "stolen")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(after.ResourceVersion).To(Equal(bystander.ResourceVersion))
+
+			// The spec has no namespace fields to point elsewhere: the API
+			// server refuses one under strict field validation.
+			raw := rawCredential(ns, `{"serviceAccountSecretRef":{"name":"sa","namespace":"`+other+`"},"target":{"name":"t","namespace":"`+other+`"}}`)
+			err = k8sClient.Create(ctx, raw, client.FieldValidation(metav1.FieldValidationStrict))
+			Expect(err).To(MatchError(And(ContainSubstring(`unknown field "spec.serviceAccountSecretRef.namespace"`),
+				ContainSubstring(`unknown field "spec.target.namespace"`))))
+		})
+	})
+
 	Context("client-side limits", func() {
 		It("waits for its turn without reporting a failure, and sends each request once", func() {
 			id := newClient("right", func(c *oauthtest.Client) { c.ID = "limited-" + c.ID })
