@@ -59,6 +59,7 @@ type Client struct {
 	defaultLifetime time.Duration
 	clock           clock.PassiveClock
 	limits          *hostLimits
+	tls             tlsClients
 	userAgent       string
 	methods         methodMemory
 }
@@ -187,7 +188,11 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 	}
 	httpReq.Header = header
 
-	resp, err := c.http.Do(httpReq)
+	hc, e := c.httpClient(req)
+	if e != nil {
+		return nil, e
+	}
+	resp, err := hc.Do(httpReq)
 	if err != nil {
 		return nil, c.networkError(ctx, reqCtx, req, err)
 	}
@@ -225,6 +230,13 @@ func (c *Client) networkError(ctx, reqCtx context.Context, req Request, err erro
 		err = reqCtx.Err()
 	case errors.As(err, &netErr) && netErr.Timeout():
 		what = "timed out: " + err.Error()
+	case certificateError(err):
+		return &Error{
+			Kind:        Terminal,
+			Code:        codeTLSError,
+			Description: newRedactor(req).clean("the token server's certificate is not trusted: " + err.Error()),
+			cause:       err,
+		}
 	default:
 		what = err.Error()
 	}

@@ -26,6 +26,7 @@ const (
 	codeServerError     = "server_error"     // 5xx without a code
 	codeRateLimited     = "rate_limited"     // 429 without a code
 	codeThrottled       = "throttled"        // held back by the client-side limits, not sent
+	codeTLSError        = "tls_error"        // the server's certificate failed verification
 	codeHTTPError       = "http_error"       // any other status without a code
 )
 
@@ -49,7 +50,7 @@ type Error struct {
 	Kind Kind
 	// Code is the RFC 6749 §5.2 error code when the server sent one;
 	// otherwise one of invalid_response, network_error, server_error,
-	// rate_limited, http_error, or throttled (see IsThrottled). A request
+	// rate_limited, http_error, tls_error, or throttled (see IsThrottled). A request
 	// this package will not send (a token URL that is not http(s), a
 	// missing client id) is invalid_request with StatusCode 0.
 	Code string

@@ -36,6 +36,11 @@ type Request struct {
 	Audience string
 	// AuthMethod "" means AuthAuto.
 	AuthMethod AuthMethod
+	// CAPEM, when set, holds the only CA certificates (PEM) trusted for
+	// the token server, for a server with a private CA.
+	CAPEM []byte
+	// InsecureSkipVerify turns off verification of the server's certificate.
+	InsecureSkipVerify bool
 }
 
 // redacted stands in for a secret in anything this package prints.

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"maps"
 	"net"
@@ -108,6 +109,20 @@ func NewServer() *Server {
 	s := newServer()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// NewTLSServer is NewServer over HTTPS, with a certificate from a CA of its
+// own (see CAPEM), as a token server with a private CA has.
+func NewTLSServer() *Server {
+	s := newServer()
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// CAPEM is the PEM certificate a client must trust to reach a server made by
+// NewTLSServer.
+func (s *Server) CAPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
 }
 
 // NewServerAt is NewServer on a given address, such as 127.0.0.1:8900, for
