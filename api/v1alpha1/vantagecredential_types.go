@@ -71,7 +71,58 @@ const (
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is True when retrying cannot help until an input changes.
 	ConditionStalled = "Stalled"
+	// ConditionTLSVerified is False while spec.tls.insecureSkipVerify turns
+	// off verification of the token server's certificate; absent otherwise.
+	ConditionTLSVerified = "TLSVerified"
 )
+
+// CABundleKind is the kind of object holding a CA bundle.
+// +kubebuilder:validation:Enum=Secret;ConfigMap
+type CABundleKind string
+
+// CA bundle kinds.
+const (
+	CABundleSecret    CABundleKind = "Secret"
+	CABundleConfigMap CABundleKind = "ConfigMap"
+)
+
+// CABundleReference names PEM CA certificates in a Secret or ConfigMap of
+// the credential's namespace.
+type CABundleReference struct {
+	// kind is Secret or ConfigMap.
+	// +required
+	Kind CABundleKind `json:"kind"`
+
+	// name of the Secret or ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// key holding the PEM certificates. Default ca.crt.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key *string `json:"key,omitempty"`
+}
+
+// TLSConfig says how the token server's certificate is verified.
+// +kubebuilder:validation:XValidation:rule="!(has(self.caBundleRef) && has(self.insecureSkipVerify) && self.insecureSkipVerify)",message="set tls.caBundleRef or tls.insecureSkipVerify, not both: with a CA bundle the certificate can be verified"
+type TLSConfig struct {
+	// caBundleRef names the CA certificates (PEM) trusted for the token
+	// server instead of the system's, for a server with a private CA.
+	// +optional
+	CABundleRef *CABundleReference `json:"caBundleRef,omitempty"`
+
+	// insecureSkipVerify turns off verification of the token server's
+	// certificate: whoever can intercept the traffic can read the client
+	// secret. Allowed for testing; the TLSVerified condition and a Warning
+	// event on every token request say it is in use.
+	// +optional
+	InsecureSkipVerify *bool `json:"insecureSkipVerify,omitempty"`
+}
 
 // SecretKeyReference names a Secret in the credential's namespace and,
 // optionally, one key in it.
@@ -209,6 +260,10 @@ type VantageCredentialSpec struct {
 	// target describes the Secret the token is written to.
 	// +optional
 	Target *TargetSpec `json:"target,omitempty"`
+
+	// tls configures verification of the token server's certificate.
+	// +optional
+	TLS *TLSConfig `json:"tls,omitempty"`
 }
 
 // VantageCredentialStatus defines the observed state of VantageCredential.

@@ -76,6 +76,16 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 		f.sourceVersion = source.ResourceVersion
 		f.inputs, f.problem = readInputs(cred, source, r.Endpoints)
 	}
+	if f.problem == nil {
+		caVersion, p, err := r.readTLS(ctx, cred, f.inputs)
+		if err != nil {
+			return nil, err
+		}
+		f.problem = p
+		if caVersion != "" {
+			f.sourceVersion += "+" + caVersion
+		}
+	}
 
 	if f.problem == nil {
 		if p := checkTarget(cred, f.targetName, target); p != nil {

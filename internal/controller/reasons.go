@@ -22,6 +22,16 @@ const (
 	// ReasonTokenURLNotAllowed: the token URL's host is not in the operator's
 	// --allowed-token-hosts.
 	ReasonTokenURLNotAllowed = "TokenURLNotAllowed"
+	// ReasonCABundleNotFound: the CA bundle named by spec.tls.caBundleRef,
+	// or its key, does not exist.
+	ReasonCABundleNotFound = "CABundleNotFound"
+	// ReasonInvalidCABundle: the CA bundle holds no PEM certificate.
+	ReasonInvalidCABundle = "InvalidCABundle"
+	// ReasonTLSVerificationFailed: the token server's certificate is not
+	// trusted (or not valid for its name).
+	ReasonTLSVerificationFailed = "TLSVerificationFailed"
+	// ReasonInsecureSkipVerify: spec.tls.insecureSkipVerify is in use.
+	ReasonInsecureSkipVerify = "InsecureSkipVerify"
 	// ReasonInvalidTemplate: spec.target.template does not render.
 	ReasonInvalidTemplate = "InvalidTemplate"
 	// ReasonTargetConflict: the target Secret exists and is not ours to write.

@@ -88,6 +88,7 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 	}
 
 	setConditions(&st, f, res)
+	setTLSCondition(&st, f)
 	return st
 }
 
@@ -237,4 +238,16 @@ func assumedNote(t *currentToken) string {
 	}
 	return fmt.Sprintf(" (the token server gave no expiry, neither expires_in nor a JWT exp, so a lifetime of %s was assumed from --default-token-lifetime)",
 		t.expiresAt.Sub(t.issuedAt))
+}
+
+// setTLSCondition keeps TLSVerified=False in status while certificate
+// verification is off, so the risk shows in kubectl get -o wide, GitOps
+// tools and alerts, not only in events; without it the condition is absent.
+func setTLSCondition(st *vantagev1alpha1.VantageCredentialStatus, f *facts) {
+	if tls := f.cred.Spec.TLS; tls == nil || !ptr.Deref(tls.InsecureSkipVerify, false) {
+		meta.RemoveStatusCondition(&st.Conditions, vantagev1alpha1.ConditionTLSVerified)
+		return
+	}
+	setCondition(st, f.cred, f.now, vantagev1alpha1.ConditionTLSVerified, metav1.ConditionFalse, ReasonInsecureSkipVerify,
+		"spec.tls.insecureSkipVerify is true: the token server's certificate is not verified, so whoever can intercept the traffic can read the client secret; set spec.tls.caBundleRef instead")
 }

@@ -36,12 +36,14 @@ import (
 // http://onsi.github.io/ginkgo/ to learn more about Ginkgo.
 
 var (
-	ctx        context.Context
-	cancel     context.CancelFunc
-	testEnv    *envtest.Environment
-	cfg        *rest.Config
-	k8sClient  client.Client
-	tokenSrv   *oauthtest.Server
+	ctx       context.Context
+	cancel    context.CancelFunc
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.Client
+	tokenSrv  *oauthtest.Server
+	// tlsSrv is a token server over HTTPS with a private CA.
+	tlsSrv     *oauthtest.Server
 	logs       *syncBuffer
 	mgrMetrics *prometheus.Registry
 )
@@ -111,6 +113,8 @@ var _ = BeforeSuite(func() {
 
 	tokenSrv = oauthtest.NewServer()
 	DeferCleanup(tokenSrv.Close)
+	tlsSrv = oauthtest.NewTLSServer()
+	DeferCleanup(tlsSrv.Close)
 
 	By("starting the manager with the fake token server")
 	opts := ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}}

@@ -34,6 +34,13 @@ var _ = Describe("CRD validation", func() {
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
 			Expect(err.Error()).To(ContainSubstring(message))
 		},
+		Entry("a CA bundle and verification off at once", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.TLS = &vantagev1alpha1.TLSConfig{InsecureSkipVerify: ptr.To(true),
+				CABundleRef: &vantagev1alpha1.CABundleReference{Kind: vantagev1alpha1.CABundleConfigMap, Name: "ca"}}
+		}, "set tls.caBundleRef or tls.insecureSkipVerify, not both"),
+		Entry("a CA bundle in a kind that cannot hold one", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.TLS = &vantagev1alpha1.TLSConfig{CABundleRef: &vantagev1alpha1.CABundleReference{Kind: "Pod", Name: "ca"}}
+		}, `supported values: "Secret", "ConfigMap"`),
 		Entry("refreshBefore of zero", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.RefreshBefore = parseDuration("0s")
 		}, "refreshBefore must be a positive duration"),

@@ -47,6 +47,7 @@ type VantageCredentialReconciler struct {
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials/status,verbs=patch
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile gathers, decides, then acts.
@@ -116,6 +117,11 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d decision) (result, error) {
 	res := result{decision: d}
 	start := time.Now()
+	if f.inputs.request.InsecureSkipVerify {
+		r.Recorder.Eventf(f.cred, nil, "Warning", ReasonInsecureSkipVerify, "Exchange",
+			"requesting a token from %s without verifying its certificate (spec.tls.insecureSkipVerify): whoever can intercept the traffic can read the client secret",
+			hostOf(f.inputs.request.TokenURL))
+	}
 	tok, err := r.Exchanger.Exchange(ctx, f.inputs.request)
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait
@@ -172,6 +178,8 @@ func failureReason(e *oauth.Error) string {
 		return ReasonInvalidClient
 	case "invalid_scope":
 		return ReasonInvalidScope
+	case "tls_error":
+		return ReasonTLSVerificationFailed
 	}
 	return ReasonTokenRequestRejected
 }

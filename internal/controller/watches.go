@@ -27,6 +27,7 @@ import (
 const (
 	sourceSecretIndex = "vantage.omnivector.solutions/source-secret"
 	targetSecretIndex = "vantage.omnivector.solutions/target-secret"
+	caConfigMapIndex  = "vantage.omnivector.solutions/ca-configmap"
 )
 
 // SetupWithManager registers the indexes and watches:
@@ -36,12 +37,13 @@ const (
 //     only Secrets carrying the managed-by label;
 //   - the metadata of all Secrets, from a cache of its own (the manager's
 //     cache filters Secrets by label, and would filter these too), so a
-//     source Secret's change, or the removal of a Secret that blocked a
-//     target name, acts at once without caching anyone's Secret data.
+//     source or CA bundle Secret's change, or the removal of a Secret that
+//     blocked a target name, acts at once without caching anyone's data;
+//   - the metadata of all ConfigMaps, from that cache too, for CA bundles.
 //
 // The manager must be created with ManagerOptions applied.
 func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	secretMeta, err := cache.New(mgr.GetConfig(), cache.Options{
+	metaCache, err := cache.New(mgr.GetConfig(), cache.Options{
 		HTTPClient:       mgr.GetHTTPClient(),
 		Scheme:           mgr.GetScheme(),
 		Mapper:           mgr.GetRESTMapper(),
@@ -50,13 +52,26 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	if err != nil {
 		return err
 	}
-	if err := mgr.Add(secretMeta); err != nil {
+	if err := mgr.Add(metaCache); err != nil {
 		return err
 	}
 
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
-		return []string{o.(*vantagev1alpha1.VantageCredential).Spec.ServiceAccountSecretRef.Name}
+		spec := o.(*vantagev1alpha1.VantageCredential).Spec
+		names := []string{spec.ServiceAccountSecretRef.Name}
+		if ref := caBundleRef(spec); ref != nil && ref.Kind == vantagev1alpha1.CABundleSecret {
+			names = append(names, ref.Name)
+		}
+		return names
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, caConfigMapIndex, func(o client.Object) []string {
+		if ref := caBundleRef(o.(*vantagev1alpha1.VantageCredential).Spec); ref != nil && ref.Kind == vantagev1alpha1.CABundleConfigMap {
+			return []string{ref.Name}
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -68,14 +83,19 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 
 	secretMetadata := &metav1.PartialObjectMetadata{}
 	secretMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	configMapMetadata := &metav1.PartialObjectMetadata{}
+	configMapMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(credentialOfTarget),
 			builder.WithPredicates(resourceVersionChanged[client.Object]())).
-		WatchesRawSource(source.Kind(secretMeta, secretMetadata,
+		WatchesRawSource(source.Kind(metaCache, secretMetadata,
 			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingSecret),
+			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
+		WatchesRawSource(source.Kind(metaCache, configMapMetadata,
+			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingConfigMap),
 			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
 		WithOptions(opts).
 		Named("vantagecredential").
@@ -101,14 +121,26 @@ func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context
 	if s.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
 		indexes = append(indexes, targetSecretIndex)
 	}
+	return r.credentialsIndexed(ctx, s, indexes...)
+}
+
+// credentialsUsingConfigMap maps a ConfigMap to the credentials taking
+// their CA bundle from it.
+func (r *VantageCredentialReconciler) credentialsUsingConfigMap(ctx context.Context, cm *metav1.PartialObjectMetadata) []reconcile.Request {
+	return r.credentialsIndexed(ctx, cm, caConfigMapIndex)
+}
+
+// credentialsIndexed lists the credentials of o's namespace whose indexes
+// hold o's name.
+func (r *VantageCredentialReconciler) credentialsIndexed(ctx context.Context, o client.Object, indexes ...string) []reconcile.Request {
 	var reqs []reconcile.Request
 	for _, index := range indexes {
 		var list vantagev1alpha1.VantageCredentialList
 		// Event handlers must not block on the cache catching up with our
 		// own writes; the index is all they need.
-		if err := r.List(ctx, &list, client.InNamespace(s.GetNamespace()), client.MatchingFields{index: s.GetName()},
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()},
 			client.DisableReadYourWritesConsistency); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing credentials for a Secret", "secret", s.GetName())
+			ctrl.LoggerFrom(ctx).Error(err, "listing credentials", "index", index, "name", o.GetName())
 			continue
 		}
 		for _, c := range list.Items {
@@ -116,6 +148,14 @@ func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context
 		}
 	}
 	return reqs
+}
+
+// caBundleRef is spec.tls.caBundleRef, or nil.
+func caBundleRef(spec vantagev1alpha1.VantageCredentialSpec) *vantagev1alpha1.CABundleReference {
+	if spec.TLS == nil {
+		return nil
+	}
+	return spec.TLS.CABundleRef
 }
 
 // resourceVersionChanged passes creations, deletions and real updates, and
@@ -128,9 +168,9 @@ func resourceVersionChanged[T client.Object]() predicate.TypedFuncs[T] {
 	}
 }
 
-// secretMetadataTransform keeps, of each Secret's metadata, only what the
-// watches above use, so the metadata cache of every Secret in the cluster
-// stays small (no managed fields, no last-applied annotations).
+// secretMetadataTransform keeps, of each Secret's or ConfigMap's metadata,
+// only what the watches above use, so the metadata cache of every one in the
+// cluster stays small (no managed fields, no last-applied annotations).
 func secretMetadataTransform(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {

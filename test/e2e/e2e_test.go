@@ -74,7 +74,7 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 			{"get", "secrets", "-n", "team-a"}, {"watch", "secrets", "--all-namespaces"}, {"create", "secrets", "-n", "team-a"},
 			{"update", "secrets", "-n", "team-a"}, {"list", "vantagecredentials.vantage.omnivector.solutions", "--all-namespaces"},
 			{"patch", "vantagecredentials.vantage.omnivector.solutions", "--subresource=status", "-n", "team-a"},
-			{"create", "events.events.k8s.io", "-n", "team-a"},
+			{"create", "events.events.k8s.io", "-n", "team-a"}, {"watch", "configmaps", "--all-namespaces"},
 			{"update", "leases.coordination.k8s.io", "-n", operatorNamespace},
 		} {
 			Expect(canI(allowed...)).To(Equal("yes"), "must be allowed: %v", allowed)
@@ -85,7 +85,7 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 			{"update", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
 			{"delete", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
 			{"update", "vantagecredentials.vantage.omnivector.solutions", "--subresource=status", "-n", "team-a"},
-			{"get", "configmaps", "-n", "team-a"}, {"list", "pods", "--all-namespaces"},
+			{"update", "configmaps", "-n", "team-a"}, {"list", "pods", "--all-namespaces"},
 			{"update", "leases.coordination.k8s.io", "-n", "team-a"},
 			{"create", "serviceaccounts/token", "-n", operatorNamespace},
 			{"*", "*"},
