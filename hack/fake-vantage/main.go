@@ -11,7 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -48,6 +50,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback only)")
 	lifetime := flag.Duration("lifetime", time.Hour, "lifetime of issued tokens, for clients without their own")
 	urlFile := flag.String("url-file", "", "write the server's base URL to this file once listening")
+	failRate := flag.Float64("fail-rate", 0, "fraction of token requests answered 503 at random, for soak tests")
 	flag.Var(&clients, "client", "a client the server accepts, id:secret[:lifetime]; repeat for more")
 	flag.Parse()
 
@@ -64,6 +67,15 @@ func main() {
 	srv.SetLifetime(*lifetime)
 	for _, c := range clients {
 		srv.AddClient(c)
+	}
+	if *failRate > 0 {
+		srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != oauthtest.TokenPath || rand.Float64() >= *failRate {
+				return false
+			}
+			oauthtest.WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "injected failure")
+			return true
+		})
 	}
 	if *urlFile != "" {
 		if err := os.WriteFile(*urlFile, []byte(srv.URL()), 0o600); err != nil {

@@ -122,7 +122,9 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 			"requesting a token from %s without verifying its certificate (spec.tls.insecureSkipVerify): whoever can intercept the traffic can read the client secret",
 			hostOf(f.inputs.request.TokenURL))
 	}
-	tok, err := r.Exchanger.Exchange(ctx, f.inputs.request)
+	req := f.inputs.request
+	req.Caller = f.cred.Namespace + "/" + f.cred.Name
+	tok, err := r.Exchanger.Exchange(ctx, req)
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait
 		return res, nil

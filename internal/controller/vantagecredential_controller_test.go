@@ -391,17 +391,19 @@ var _ = Describe("VantageCredential controller", func() {
 		It("waits for its turn without reporting a failure, and sends each request once", func() {
 			id := newClient("right", func(c *oauthtest.Client) { c.ID = "limited-" + c.ID })
 			saSecret(ns, "sa", keyFile(id, "right"))
-			// Different scopes: two requests, not one shared.
-			newCredential(ns, "first", "sa")
-			newCredential(ns, "second", "sa", func(c *vantagev1alpha1.VantageCredential) { c.Spec.Scopes = []string{"jobs:read"} })
+			// Three credentials asking for the very same token: each keeps a
+			// turn of its own under the 0.5/s limit, at 0, 2 and 4 s.
+			names := []string{"first", "second", "third"}
 			created := time.Now()
-			waitReady(ns, "first")
-			waitReady(ns, "second")
-			// One of them went first; the other waited for the next slot of
-			// the 0.5/s limit, 2 s later.
-			Expect(time.Since(created)).To(BeNumerically(">=", 1900*time.Millisecond))
-			Expect(requestsFor(id)()).To(Equal(2))
-			for _, name := range []string{"first", "second"} {
+			for _, name := range names {
+				newCredential(ns, name, "sa")
+			}
+			for _, name := range names {
+				waitReady(ns, name)
+			}
+			Expect(time.Since(created)).To(BeNumerically(">=", 3900*time.Millisecond))
+			Expect(requestsFor(id)()).To(Equal(3))
+			for _, name := range names {
 				c := getCredential(ns, name)
 				Expect(c.Status.ConsecutiveFailures).To(BeZero())
 				Expect(c.Status.LastFailureTime).To(BeNil())

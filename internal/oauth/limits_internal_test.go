@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,5 +85,29 @@ func TestReservationsNobodyClaimsAreForgotten(t *testing.T) {
 	}
 	if _, ok := l.pending["gone"]; ok || len(l.pending) != 1 {
 		t.Errorf("pending = %v, want only z", l.pending)
+	}
+}
+
+func TestCallersWithTheSameRequestGetTurnsOfTheirOwn(t *testing.T) {
+	base := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value", Scopes: []string{"a"}}
+	a, b := base, base
+	a.Caller, b.Caller = "ns/a", "ns/b"
+	if a.limitKey() == b.limitKey() {
+		t.Error("two callers with the same request share one rate-limit turn")
+	}
+	if base.limitKey() != base.limitKey() || strings.Contains(base.limitKey(), "s3cret-value") {
+		t.Errorf("key without a caller %q: want the request's fields, without the secret", base.limitKey())
+	}
+
+	// Three credentials asking for the same token at once, one request a
+	// second: each keeps its own turn, so they come back spread out.
+	l := newHostLimits(1, 1, 0).newLimit()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, want := range []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second} {
+		r := base
+		r.Caller = fmt.Sprintf("ns/c%d", i)
+		if got := l.reserve(r.limitKey(), t0); got != want {
+			t.Errorf("caller %d: wait %s, want %s", i, got, want)
+		}
 	}
 }

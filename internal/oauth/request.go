@@ -41,6 +41,10 @@ type Request struct {
 	CAPEM []byte
 	// InsecureSkipVerify turns off verification of the server's certificate.
 	InsecureSkipVerify bool
+	// Caller names who asks (a credential), so that a request the rate
+	// limit holds back keeps its turn for that caller; callers with the same
+	// request must not share one turn. Empty: the request's own fields.
+	Caller string
 }
 
 // redacted stands in for a secret in anything this package prints.
@@ -110,8 +114,11 @@ func formatSafely(f fmt.State, verb rune, typeName string, str, goStr func() str
 	}
 }
 
-// limitKey names the request for the rate limiter's reservations: what a
-// token is asked for, never the secret.
+// limitKey names the request for the rate limiter's reservations: the
+// caller, or else what a token is asked for; never the secret.
 func (r Request) limitKey() string {
+	if r.Caller != "" {
+		return r.Caller
+	}
 	return strings.Join([]string{r.TokenURL, r.ClientID, r.Audience, strings.Join(r.Scopes, " ")}, "\x00")
 }
