@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 )
 
 // faultSecret is the client secret of every fault test: a sentinel that must
@@ -95,7 +96,8 @@ var _ = Describe("token server faults", func() {
 	BeforeEach(func() { ns = newNamespace() })
 
 	DescribeTable("a fault on the first request: a condition that says what happened, an event, retries as the fault deserves, no secret anywhere",
-		func(fault func(http.ResponseWriter, *http.Request), badURL bool, want outcome) {
+		func(c faultCase) {
+			fault, badURL, want := c.fault, c.badURL, c.want
 			id := newClient(faultSecret)
 			if fault != nil {
 				faultFor(id, fault)
@@ -155,34 +157,88 @@ var _ = Describe("token server faults", func() {
 				Expect(text).NotTo(ContainSubstring("fault-token-value"))
 			}
 		},
-		Entry("connection refused", nil, true, outcome{reason: ReasonTokenRequestFailed, words: []string{"connection refused"}}),
-		Entry("connection reset mid-response", resetMidway, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"unexpected EOF"}}),
-		Entry("no answer within the client timeout", hang, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"no answer within 5s"}}),
-		Entry("500", answer(http.StatusInternalServerError, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"500"}}),
-		Entry("502 with an HTML page", answer(http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"),
-			false, outcome{reason: ReasonTokenRequestFailed, words: []string{"502", "text/html"}}),
-		Entry("503", answer(http.StatusServiceUnavailable, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"503"}}),
-		Entry("429 without Retry-After", answer(http.StatusTooManyRequests, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}}),
-		Entry("429 with Retry-After in seconds", answer(http.StatusTooManyRequests, "", "Retry-After", "120"), false,
-			outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 2 * time.Minute}),
-		Entry("429 with Retry-After as an HTTP date", func(w http.ResponseWriter, r *http.Request) {
-			answer(http.StatusTooManyRequests, "", "Retry-After", time.Now().Add(3*time.Minute).UTC().Format(http.TimeFormat))(w, r)
-		}, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 3*time.Minute - 2*time.Second}),
-		Entry("200 with an HTML login page", answer(http.StatusOK, "<html><body>Sign in</body></html>", "Content-Type", "text/html"), false,
-			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object", "text/html"}}),
-		Entry("truncated JSON", answer(http.StatusOK, `{"access_token":"fault-token-value","expi`, "Content-Type", "application/json"), false,
-			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object"}}),
-		Entry("access_token not a string", answer(http.StatusOK, `{"access_token":5}`, "Content-Type", "application/json"), false,
-			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"access_token"}}),
-		Entry("missing access_token", answer(http.StatusOK, `{"token_type":"Bearer","expires_in":3600}`, "Content-Type", "application/json"), false,
-			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"no access_token"}}),
-		Entry("expires_in negative", token(`,"expires_in":-5`), false,
-			outcome{reason: ReasonTokenValid}),
-		Entry("expires_in zero", token(`,"expires_in":0`), false,
-			outcome{reason: ReasonTokenValid}),
-		Entry("expires_in a word", token(`,"expires_in":"soon"`), false,
-			outcome{reason: ReasonTokenValid}),
-		Entry("a body of many megabytes", answer(http.StatusOK, `{"access_token":"`+strings.Repeat("x", 8<<20)+`"}`, "Content-Type", "application/json"), false,
-			outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"larger than"}}),
+		faultEntries(func(faultCase) bool { return true }),
+	)
+
+	DescribeTable("a fault at a refresh: the last good token stays in the target, and the condition says until when",
+		func(c faultCase) {
+			id := newClient(faultSecret, func(cl *oauthtest.Client) { cl.Lifetime = 12 * time.Second })
+			saSecret(ns, "sa", keyFile(id, faultSecret))
+			// Refresh 1 to 2 s after issue, long before the 12 s expiry, so
+			// even a request that times out (5 s) fails while the token is
+			// valid.
+			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) {
+				cr.Spec.RefreshBefore = &metav1.Duration{Duration: 10 * time.Second}
+			})
+			cred := waitReady(ns, "f")
+			good := targetToken(ns, "f")()
+			faultFor(id, c.fault)
+
+			want := "True/" + ReasonRefreshFailing
+			if c.want.stalled {
+				want = "False/" + c.want.reason // Stalled always comes with Ready=False
+			}
+			Eventually(condition(ns, "f", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal(want))
+			Expect(time.Now()).To(BeTemporally("<", cred.Status.ExpiresAt.Time), "seen before the token expired")
+			Expect(targetToken(ns, "f")()).To(Equal(good), "the last good token stays")
+			ready := meta.FindStatusCondition(getCredential(ns, "f").Status.Conditions, vantagev1alpha1.ConditionReady)
+			for _, w := range append([]string{"stays valid until"}, c.want.words...) {
+				Expect(ready.Message).To(ContainSubstring(w))
+			}
+			Expect(ready.Message).NotTo(ContainSubstring(faultSecret))
+		},
+		faultEntries(func(c faultCase) bool { return !c.badURL && c.want.reason != ReasonTokenValid }),
 	)
 })
+
+// faultCase is one fault of the token server and what a user sees after it
+// hits the first token request.
+type faultCase struct {
+	name   string
+	fault  func(http.ResponseWriter, *http.Request)
+	badURL bool // the token URL names a closed port instead
+	want   outcome
+}
+
+var faultCases = []faultCase{
+	{"connection refused", nil, true, outcome{reason: ReasonTokenRequestFailed, words: []string{"connection refused"}}},
+	{"connection reset mid-response", resetMidway, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"unexpected EOF"}}},
+	{"no answer within the client timeout", hang, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"no answer within 5s"}}},
+	{"500", answer(http.StatusInternalServerError, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"500"}}},
+	{"502 with an HTML page", answer(http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"),
+		false, outcome{reason: ReasonTokenRequestFailed, words: []string{"502", "text/html"}}},
+	{"503", answer(http.StatusServiceUnavailable, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"503"}}},
+	{"429 without Retry-After", answer(http.StatusTooManyRequests, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}}},
+	{"429 with Retry-After in seconds", answer(http.StatusTooManyRequests, "", "Retry-After", "120"), false,
+		outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 2 * time.Minute}},
+	{"429 with Retry-After as an HTTP date", func(w http.ResponseWriter, r *http.Request) {
+		answer(http.StatusTooManyRequests, "", "Retry-After", time.Now().Add(3*time.Minute).UTC().Format(http.TimeFormat))(w, r)
+	}, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 3*time.Minute - 2*time.Second}},
+	{"200 with an HTML login page", answer(http.StatusOK, "<html><body>Sign in</body></html>", "Content-Type", "text/html"), false,
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object", "text/html"}}},
+	{"truncated JSON", answer(http.StatusOK, `{"access_token":"fault-token-value","expi`, "Content-Type", "application/json"), false,
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object"}}},
+	{"access_token not a string", answer(http.StatusOK, `{"access_token":5}`, "Content-Type", "application/json"), false,
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"access_token"}}},
+	{"missing access_token", answer(http.StatusOK, `{"token_type":"Bearer","expires_in":3600}`, "Content-Type", "application/json"), false,
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"no access_token"}}},
+	{"expires_in negative", token(`,"expires_in":-5`), false,
+		outcome{reason: ReasonTokenValid}},
+	{"expires_in zero", token(`,"expires_in":0`), false,
+		outcome{reason: ReasonTokenValid}},
+	{"expires_in a word", token(`,"expires_in":"soon"`), false,
+		outcome{reason: ReasonTokenValid}},
+	{"a body of many megabytes", answer(http.StatusOK, `{"access_token":"`+strings.Repeat("x", 8<<20)+`"}`, "Content-Type", "application/json"), false,
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"larger than"}}},
+}
+
+// faultEntries are the table entries of the cases keep selects.
+func faultEntries(keep func(faultCase) bool) []TableEntry {
+	var entries []TableEntry
+	for _, c := range faultCases {
+		if keep(c) {
+			entries = append(entries, Entry(c.name, c))
+		}
+	}
+	return entries
+}

@@ -74,6 +74,9 @@ var _ = Describe("CRD validation", func() {
 		Entry("a service-account-token target", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Type: ptr.To("kubernetes.io/service-account-token")}}
 		}, "type must not be kubernetes.io/service-account-token"),
+		Entry("a bootstrap-token target", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Type: ptr.To("bootstrap.kubernetes.io/token")}}
+		}, "type must not be kubernetes.io/service-account-token or bootstrap.kubernetes.io/token"),
 		Entry("a template key that is not a Secret key", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Data: map[string]string{"my token": "x"}}}
 		}, "data keys must be valid Secret keys"),

@@ -330,6 +330,8 @@ var _ = Describe("VantageCredential controller", func() {
 				func(c *vantagev1alpha1.VantageCredential) {
 					c.Spec.ServiceAccountSecretRef.Key = ptr.To("other.json")
 				}, ReasonSecretKeyNotFound, 0),
+			Entry("empty client id", func(string) map[string]string { return map[string]string{"client_id": "", "client_secret": "right"} },
+				nil, ReasonInvalidKey, 0),
 			Entry("empty client secret", func(id string) map[string]string { return map[string]string{"client_id": id, "client_secret": ""} },
 				nil, ReasonInvalidKey, 0),
 			// Auto tries Basic, then the form body once: two requests at most.
