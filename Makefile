@@ -75,6 +75,13 @@ test: verify-fmt vet verify-generated envtest ## Run vet, the unit tests, the en
 test-e2e: envtest build-installer build-tools ## Run the end-to-end suite: dist/install.yaml and the manager binary on a local control plane.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" go test ./test/e2e/ -v -ginkgo.v -timeout 20m
 
+SOAK_CREDENTIALS ?= 200
+SOAK_DURATION ?= 5m
+.PHONY: soak
+soak: envtest build-tools ## Run SOAK_CREDENTIALS credentials for SOAK_DURATION against a token server failing 30% of requests; prints a SOAK line.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" SOAK_CREDENTIALS=$(SOAK_CREDENTIALS) SOAK_DURATION=$(SOAK_DURATION) \
+		go test -tags soak ./test/soak/ -v -count=1 -timeout 60m
+
 DEMO_DIR ?= bin/demo
 .PHONY: demo
 demo: envtest build-tools ## Show the operator at work on a local control plane, no cluster needed (DEMO_EXIT=1: stop after the first refresh).
