@@ -39,8 +39,9 @@ fmt: ## Run go fmt against code.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet against code.
+vet: ## Run go vet against code (the soak test too, which only make soak runs).
 	go vet ./...
+	go vet -tags soak ./test/soak/
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
