@@ -152,7 +152,12 @@ var _ = Describe("token server faults", func() {
 
 			everything, err := json.Marshal([]any{cred, evs})
 			Expect(err).NotTo(HaveOccurred())
-			for _, text := range []string{string(everything), logs.String()} {
+			families, err := mgrMetrics.Gather()
+			Expect(err).NotTo(HaveOccurred())
+			metrics, err := json.Marshal(families)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(metrics)).To(ContainSubstring("vantage_credential_token_exchanges_total"), "the operator's metrics were gathered")
+			for _, text := range []string{string(everything), logs.String(), string(metrics)} {
 				Expect(text).NotTo(ContainSubstring(faultSecret))
 				Expect(text).NotTo(ContainSubstring("fault-token-value"))
 			}
