@@ -39,9 +39,10 @@ fmt: ## Run go fmt against code.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet against code (the soak test too, which only make soak runs).
+vet: ## Run go vet against code (the soak and bench tests too, which only make soak and make bench run).
 	go vet ./...
 	go vet -tags soak ./test/soak/
+	go vet -tags bench ./test/bench/
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
@@ -82,6 +83,13 @@ SOAK_DURATION ?= 5m
 soak: envtest build-tools ## Run SOAK_CREDENTIALS credentials for SOAK_DURATION against a token server failing 30% of requests; prints a SOAK line.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" SOAK_CREDENTIALS=$(SOAK_CREDENTIALS) SOAK_DURATION=$(SOAK_DURATION) \
 		go test -tags soak ./test/soak/ -v -count=1 -timeout 60m
+
+BENCH_CREDENTIALS ?= 1000
+BENCH_UNRELATED ?= 0
+.PHONY: bench
+bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets); prints BENCH lines.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" BENCH_CREDENTIALS=$(BENCH_CREDENTIALS) BENCH_UNRELATED=$(BENCH_UNRELATED) \
+		go test -tags bench ./test/bench/ -v -count=1 -timeout 60m
 
 DEMO_DIR ?= bin/demo
 .PHONY: demo

@@ -1,0 +1,363 @@
+//go:build bench
+
+// Package bench measures the operator as a deployment runs it: the manager
+// binary in its own process, against the local envtest control plane and
+// the fake token server on loopback. `make bench` runs it; it ends with one
+// BENCH line per configuration (see README "Benchmark").
+//
+// Writes are counted at the API server, through watches: every create or
+// update of a target Secret or of a VantageCredential is one watch event.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
+	"github.com/omnivector-solutions/vantage-credential-operator/test/utils"
+)
+
+const (
+	namespace = "bench"
+	workers   = 16
+	// quiet is the window in which nothing should happen.
+	quiet = 15 * time.Second
+)
+
+func TestBench(t *testing.T) {
+	n := envInt("BENCH_CREDENTIALS", 1000)
+	unrelated := envInt("BENCH_UNRELATED", 0)
+	configs := []int{unrelated}
+	if unrelated > 0 {
+		// The memory cost of unrelated Secrets is the difference between
+		// the same run with and without them.
+		configs = []int{0, unrelated}
+	}
+	var baseRSS float64
+	for _, m := range configs {
+		r := run(t, n, m)
+		delta := ""
+		if m == 0 {
+			baseRSS = r.rssMiB
+		} else {
+			delta = fmt.Sprintf(" rss_unrelated_delta_mib=%.1f", r.rssMiB-baseRSS)
+		}
+		line := fmt.Sprintf("BENCH credentials=%d unrelated=%d converge_p50_s=%.2f converge_max_s=%.2f token_requests=%d secret_writes=%d status_writes=%d steady_writes=%d resync_writes=%d restart_token_requests=%d restart_writes=%d rss_mib=%.1f peak_rss_mib=%.1f heap_mib=%.1f%s",
+			n, m, r.p50.Seconds(), r.max.Seconds(), r.tokenRequests, r.secretWrites, r.statusWrites, r.steadyWrites, r.resyncWrites,
+			r.restartRequests, r.restartWrites, r.rssMiB, r.peakRSSMiB, r.heapMiB, delta)
+		fmt.Println(line)
+		fmt.Println("refresh times (s after creation of the first credential, 10 s buckets):", r.refreshHistogram)
+	}
+}
+
+type result struct {
+	p50, max                                  time.Duration
+	tokenRequests, secretWrites, statusWrites int
+	steadyWrites, resyncWrites                int
+	restartRequests, restartWrites            int
+	rssMiB, peakRSSMiB, heapMiB               float64
+	refreshHistogram                          string
+}
+
+// writeCounter counts the watch events of target Secrets and credentials.
+type writeCounter struct {
+	secrets, credentials atomic.Int64
+	mu                   sync.Mutex
+	readyAt              map[string]time.Time
+}
+
+func run(t *testing.T, n, unrelated int) result {
+	root, err := utils.ProjectDir()
+	must(t, err)
+	dir := t.TempDir()
+	cp, err := utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
+	must(t, err)
+	defer func() { _ = cp.Stop() }()
+	if out, err := cp.Kubectl(nil, "apply", "--server-side", "-k", filepath.Join(root, "config/crd")); err != nil {
+		t.Fatal(out, err)
+	}
+	if out, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions"); err != nil {
+		t.Fatal(out, err)
+	}
+	scheme := runtime.NewScheme()
+	must(t, clientgoscheme.AddToScheme(scheme))
+	must(t, vantagev1alpha1.AddToScheme(scheme))
+	cfg := *cp.Config
+	cfg.QPS, cfg.Burst = 1000, 2000
+	cl, err := client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
+
+	if unrelated > 0 {
+		// Unrelated Secrets across namespaces, every tenth one 32 KiB.
+		for i := range 10 {
+			must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("other-%d", i)}}))
+		}
+		big := strings.Repeat("x", 32<<10)
+		parallel(unrelated, func(i int) error {
+			data := map[string]string{"password": "p"}
+			if i%10 == 0 {
+				data["blob"] = big
+			}
+			return cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("other-%d", i%10), Name: fmt.Sprintf("s%05d", i)}, StringData: data})
+		})
+	}
+
+	urlFile := filepath.Join(dir, "fake.url")
+	fake, err := utils.StartProcess(filepath.Join(dir, "fake.log"), filepath.Join(root, "bin/fake-vantage"), "--url-file", urlFile,
+		"--client", "bench:bench-secret", "--lifetime", "1h")
+	must(t, err)
+	defer func() { _ = fake.Stop(5 * time.Second) }()
+	fakeURL := waitFile(t, urlFile)
+
+	metricsPort := freePort(t)
+	startManager := func(name string) *utils.Process {
+		p, err := utils.StartProcess(filepath.Join(dir, name+".log"), filepath.Join(root, "bin/manager"),
+			"--kubeconfig", cp.Kubeconfig, "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--metrics-secure=false",
+			"--health-probe-bind-address", "0", "--default-token-url", fakeURL+oauthtest.TokenPath, "--default-api-url", fakeURL)
+		must(t, err)
+		return p
+	}
+	mgr := startManager("manager")
+	defer func() { _ = mgr.Stop(10 * time.Second) }()
+	waitFor(t, time.Minute, func() bool { _, ok := scrape(metricsPort)["go_goroutines"]; return ok })
+
+	// Count writes at the API server from here on.
+	wc := &writeCounter{readyAt: map[string]time.Time{}}
+	watchWrites(t, ctx, cl, wc)
+
+	must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "sa"},
+		StringData: map[string]string{"client_id": "bench", "client_secret": "bench-secret"}}))
+	created := make([]time.Time, n)
+	start := time.Now()
+	parallel(n, func(i int) error {
+		created[i] = time.Now()
+		return cl.Create(ctx, &vantagev1alpha1.VantageCredential{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name(i)},
+			Spec:       vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: "sa"}},
+		})
+	})
+	waitFor(t, 10*time.Minute, func() bool { wc.mu.Lock(); defer wc.mu.Unlock(); return len(wc.readyAt) == n })
+
+	var r result
+	var converge []time.Duration
+	wc.mu.Lock()
+	for i := range n {
+		converge = append(converge, wc.readyAt[name(i)].Sub(created[i]))
+	}
+	wc.mu.Unlock()
+	slices.Sort(converge)
+	r.p50, r.max = converge[n/2], converge[n-1]
+	t.Logf("all %d Ready %.2fs after the first creation", n, time.Since(start).Seconds())
+
+	// Let the last status writes land, then take the convergence counts.
+	time.Sleep(2 * time.Second)
+	r.tokenRequests = fakeRequests(t, fakeURL)
+	r.secretWrites, r.statusWrites = int(wc.secrets.Load()), int(wc.credentials.Load())-n // minus our creates
+	m := scrape(metricsPort)
+	r.rssMiB, r.heapMiB = m["process_resident_memory_bytes"]/(1<<20), m["go_memstats_heap_inuse_bytes"]/(1<<20)
+	peak, err := mgr.PeakRSS()
+	must(t, err)
+	r.peakRSSMiB = float64(peak) / (1 << 20)
+
+	// A quiet window: nothing should be written.
+	before := wc.secrets.Load() + wc.credentials.Load()
+	time.Sleep(quiet)
+	r.steadyWrites = int(wc.secrets.Load() + wc.credentials.Load() - before)
+
+	// A forced resync: touch every credential with an annotation the
+	// operator does not use; it reconciles each and must write nothing.
+	before = wc.secrets.Load() + wc.credentials.Load()
+	parallel(n, func(i int) error {
+		c := &vantagev1alpha1.VantageCredential{}
+		c.Namespace, c.Name = namespace, name(i)
+		return cl.Patch(ctx, c, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"bench/touched":"1"}}}`)))
+	})
+	time.Sleep(quiet)
+	r.resyncWrites = int(wc.secrets.Load()+wc.credentials.Load()-before) - n
+
+	// A restart with fresh tokens: no token request, no write.
+	must(t, mgr.Stop(10*time.Second))
+	requests := fakeRequests(t, fakeURL)
+	before = wc.secrets.Load() + wc.credentials.Load()
+	mgr = startManager("manager-restarted")
+	waitFor(t, time.Minute, func() bool { _, ok := scrape(metricsPort)["go_goroutines"]; return ok })
+	time.Sleep(quiet)
+	r.restartRequests = fakeRequests(t, fakeURL) - requests
+	r.restartWrites = int(wc.secrets.Load() + wc.credentials.Load() - before)
+
+	r.refreshHistogram = refreshHistogram(t, ctx, cl, start)
+	return r
+}
+
+// watchWrites counts target Secret and credential events, and records when
+// each credential was first seen Ready.
+func watchWrites(t *testing.T, ctx context.Context, cl client.WithWatch, wc *writeCounter) {
+	secrets, err := cl.Watch(ctx, &corev1.SecretList{}, client.InNamespace(namespace),
+		client.MatchingLabels{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue})
+	must(t, err)
+	creds, err := cl.Watch(ctx, &vantagev1alpha1.VantageCredentialList{}, client.InNamespace(namespace))
+	must(t, err)
+	go func() {
+		for ev := range secrets.ResultChan() {
+			if ev.Type == watch.Added || ev.Type == watch.Modified {
+				wc.secrets.Add(1)
+			}
+		}
+	}()
+	go func() {
+		for ev := range creds.ResultChan() {
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				continue
+			}
+			wc.credentials.Add(1)
+			c, ok := ev.Object.(*vantagev1alpha1.VantageCredential)
+			if ok && meta.IsStatusConditionTrue(c.Status.Conditions, vantagev1alpha1.ConditionReady) {
+				wc.mu.Lock()
+				if _, seen := wc.readyAt[c.Name]; !seen {
+					wc.readyAt[c.Name] = time.Now()
+				}
+				wc.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// refreshHistogram buckets the credentials' next refresh times, to show the
+// jitter spreading refreshes of credentials created together.
+func refreshHistogram(t *testing.T, ctx context.Context, cl client.Client, start time.Time) string {
+	var list vantagev1alpha1.VantageCredentialList
+	must(t, cl.List(ctx, &list, client.InNamespace(namespace)))
+	buckets := map[int]int{}
+	for _, c := range list.Items {
+		if c.Status.NextRefreshTime != nil {
+			buckets[int(c.Status.NextRefreshTime.Sub(start).Seconds())/10*10]++
+		}
+	}
+	keys := make([]int, 0, len(buckets))
+	for k := range buckets {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d:%d", k, buckets[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func name(i int) string { return fmt.Sprintf("c%05d", i) }
+
+// parallel runs f for 0..n-1 on a fixed number of workers.
+func parallel(n int, f func(i int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				for attempt := 0; f(i) != nil && attempt < 3; attempt++ {
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", limit)
+		}
+	}
+}
+
+func waitFile(t *testing.T, path string) string {
+	var s string
+	waitFor(t, 10*time.Second, func() bool { b, _ := os.ReadFile(path); s = string(b); return s != "" })
+	return s
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// scrape reads the manager's unlabelled metrics.
+func scrape(port int) map[string]float64 {
+	m := map[string]float64{}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return m
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := resp.Body.Read(buf)
+		b.Write(buf[:k])
+		if err != nil {
+			break
+		}
+	}
+	for line := range strings.SplitSeq(b.String(), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			m[name] = v
+		}
+	}
+	return m
+}
+
+func fakeRequests(t *testing.T, url string) int {
+	resp, err := http.Get(url + oauthtest.StatsPath)
+	must(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	var st oauthtest.Stats
+	must(t, json.NewDecoder(resp.Body).Decode(&st))
+	return st.Requests
+}
