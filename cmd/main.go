@@ -57,6 +57,8 @@ func main() {
 		tokenRPS                            float64
 		tokenBurst, tokenConcurrency        int
 		maxConcurrentReconciles             int
+		kubeAPIQPS                          float64
+		kubeAPIBurst                        int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -88,6 +90,9 @@ func main() {
 	flag.IntVar(&tokenConcurrency, "token-requests-in-flight", 4,
 		"Token requests in flight to one host at most (0: no limit); keep it below --max-concurrent-reconciles so a slow token server cannot take every worker.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 8, "Credentials reconciled in parallel.")
+	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 0,
+		"Client-side limit on requests per second to the Kubernetes API server; 0 leaves it off and relies on the server's priority and fairness.")
+	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 0, "Requests to the Kubernetes API server allowed in a burst above --kube-api-qps.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -154,7 +159,11 @@ func main() {
 		LeaderElectionReleaseOnCancel: true,
 	}
 	internalcontroller.ManagerOptions(&mgrOptions)
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOptions)
+	restConfig := ctrl.GetConfigOrDie()
+	if kubeAPIQPS > 0 {
+		restConfig.QPS, restConfig.Burst = float32(kubeAPIQPS), max(kubeAPIBurst, 1)
+	}
+	mgr, err := ctrl.NewManager(restConfig, mgrOptions)
 	if err != nil {
 		setupLog.Error(err, "unable to start manager")
 		os.Exit(1)

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
@@ -47,6 +49,7 @@ const (
 )
 
 func TestBench(t *testing.T) {
+	log.SetLogger(logr.Discard())
 	n := envInt("BENCH_CREDENTIALS", 1000)
 	unrelated := envInt("BENCH_UNRELATED", 0)
 	configs := []int{unrelated}
@@ -67,6 +70,7 @@ func TestBench(t *testing.T) {
 		line := fmt.Sprintf("BENCH credentials=%d unrelated=%d converge_p50_s=%.2f converge_max_s=%.2f token_requests=%d secret_writes=%d status_writes=%d steady_writes=%d resync_writes=%d restart_token_requests=%d restart_writes=%d rss_mib=%.1f peak_rss_mib=%.1f heap_mib=%.1f%s",
 			n, m, r.p50.Seconds(), r.max.Seconds(), r.tokenRequests, r.secretWrites, r.statusWrites, r.steadyWrites, r.resyncWrites,
 			r.restartRequests, r.restartWrites, r.rssMiB, r.peakRSSMiB, r.heapMiB, delta)
+		fmt.Printf("manager flags beyond the defaults: %q\n", os.Getenv("BENCH_MANAGER_ARGS"))
 		fmt.Println(line)
 		fmt.Println("refresh times (s after creation of the first credential, 10 s buckets):", r.refreshHistogram)
 	}
@@ -136,9 +140,11 @@ func run(t *testing.T, n, unrelated int) result {
 
 	metricsPort := freePort(t)
 	startManager := func(name string) *utils.Process {
-		p, err := utils.StartProcess(filepath.Join(dir, name+".log"), filepath.Join(root, "bin/manager"),
-			"--kubeconfig", cp.Kubeconfig, "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--metrics-secure=false",
-			"--health-probe-bind-address", "0", "--default-token-url", fakeURL+oauthtest.TokenPath, "--default-api-url", fakeURL)
+		args := []string{"--kubeconfig", cp.Kubeconfig, "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--metrics-secure=false",
+			"--health-probe-bind-address", "0", "--default-token-url", fakeURL + oauthtest.TokenPath, "--default-api-url", fakeURL}
+		// BENCH_MANAGER_ARGS tries other limits, e.g. --token-requests-per-second=500.
+		args = append(args, strings.Fields(os.Getenv("BENCH_MANAGER_ARGS"))...)
+		p, err := utils.StartProcess(filepath.Join(dir, name+".log"), filepath.Join(root, "bin/manager"), args...)
 		must(t, err)
 		return p
 	}
@@ -215,34 +221,46 @@ func run(t *testing.T, n, unrelated int) result {
 }
 
 // watchWrites counts target Secret and credential events, and records when
-// each credential was first seen Ready.
+// each credential was first seen Ready. A watch the API server ends is
+// resumed from the last resource version seen, so no event is lost.
 func watchWrites(t *testing.T, ctx context.Context, cl client.WithWatch, wc *writeCounter) {
-	secrets, err := cl.Watch(ctx, &corev1.SecretList{}, client.InNamespace(namespace),
-		client.MatchingLabels{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue})
-	must(t, err)
-	creds, err := cl.Watch(ctx, &vantagev1alpha1.VantageCredentialList{}, client.InNamespace(namespace))
-	must(t, err)
-	go func() {
-		for ev := range secrets.ResultChan() {
-			if ev.Type == watch.Added || ev.Type == watch.Modified {
-				wc.secrets.Add(1)
+	follow(t, ctx, cl, &corev1.SecretList{}, []client.ListOption{client.InNamespace(namespace),
+		client.MatchingLabels{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}}, func(client.Object) { wc.secrets.Add(1) })
+	follow(t, ctx, cl, &vantagev1alpha1.VantageCredentialList{}, []client.ListOption{client.InNamespace(namespace)}, func(o client.Object) {
+		wc.credentials.Add(1)
+		c := o.(*vantagev1alpha1.VantageCredential)
+		if meta.IsStatusConditionTrue(c.Status.Conditions, vantagev1alpha1.ConditionReady) {
+			wc.mu.Lock()
+			if _, seen := wc.readyAt[c.Name]; !seen {
+				wc.readyAt[c.Name] = time.Now()
 			}
+			wc.mu.Unlock()
 		}
-	}()
+	})
+}
+
+// follow calls write for every object added or modified, from now on.
+func follow(t *testing.T, ctx context.Context, cl client.WithWatch, list client.ObjectList, opts []client.ListOption, write func(client.Object)) {
+	must(t, cl.List(ctx, list, opts...))
+	rv := list.GetResourceVersion()
 	go func() {
-		for ev := range creds.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
+		for ctx.Err() == nil {
+			w, err := cl.Watch(ctx, list, append(opts, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})...)
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
 				continue
 			}
-			wc.credentials.Add(1)
-			c, ok := ev.Object.(*vantagev1alpha1.VantageCredential)
-			if ok && meta.IsStatusConditionTrue(c.Status.Conditions, vantagev1alpha1.ConditionReady) {
-				wc.mu.Lock()
-				if _, seen := wc.readyAt[c.Name]; !seen {
-					wc.readyAt[c.Name] = time.Now()
+			for ev := range w.ResultChan() {
+				o, ok := ev.Object.(client.Object)
+				if !ok || ev.Type == watch.Error {
+					break
 				}
-				wc.mu.Unlock()
+				rv = o.GetResourceVersion()
+				if ev.Type == watch.Added || ev.Type == watch.Modified {
+					write(o)
+				}
 			}
+			w.Stop()
 		}
 	}()
 }
