@@ -389,16 +389,51 @@ var _ = Describe("VantageCredential controller", func() {
 		})
 	})
 
+	Context("shared exchanges", func() {
+		It("gives credentials asking for the same token at the same moment one exchange", func() {
+			id := newClient("right")
+			saSecret(ns, "sa", keyFile(id, "right"))
+			// Hold the first request at the server, so the other credentials'
+			// identical requests arrive while it is in flight.
+			release := make(chan struct{})
+			var held atomic.Bool
+			tokenSrv.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
+				user, _, _ := r.BasicAuth()
+				if user == id && held.CompareAndSwap(false, true) {
+					<-release
+				}
+				return false
+			})
+			DeferCleanup(func() { tokenSrv.Intercept(nil) })
+
+			names := []string{"a", "b", "c", "d"}
+			for _, name := range names {
+				newCredential(ns, name, "sa")
+			}
+			Eventually(held.Load, timeout, interval).Should(BeTrue())
+			Consistently(requestsFor(id), 2*time.Second, interval).Should(Equal(1), "the others wait for the request in flight")
+			close(release)
+			tokens := map[string]bool{}
+			for _, name := range names {
+				waitReady(ns, name)
+				tokens[targetToken(ns, name)()] = true
+			}
+			Expect(tokens).To(HaveLen(1), "one token, written into each target")
+			Expect(requestsFor(id)()).To(Equal(1))
+		})
+	})
+
 	Context("client-side limits", func() {
 		It("waits for its turn without reporting a failure, and sends each request once", func() {
 			id := newClient("right", func(c *oauthtest.Client) { c.ID = "limited-" + c.ID })
 			saSecret(ns, "sa", keyFile(id, "right"))
-			// Three credentials asking for the very same token: each keeps a
-			// turn of its own under the 0.5/s limit, at 0, 2 and 4 s.
+			// Three credentials of one client, each with scopes of its own
+			// (identical requests at once would share one exchange): each
+			// keeps a turn of its own under the 0.5/s limit, at 0, 2 and 4 s.
 			names := []string{"first", "second", "third"}
 			created := time.Now()
 			for _, name := range names {
-				newCredential(ns, name, "sa")
+				newCredential(ns, name, "sa", func(c *vantagev1alpha1.VantageCredential) { c.Spec.Scopes = []string{"jobs:" + name} })
 			}
 			for _, name := range names {
 				waitReady(ns, name)

@@ -60,6 +60,7 @@ type Client struct {
 	clock           clock.PassiveClock
 	limits          *hostLimits
 	tls             tlsClients
+	shared          sharedExchanges
 	userAgent       string
 	methods         methodMemory
 }
@@ -106,11 +107,16 @@ func defaultTransport() http.RoundTripper {
 }
 
 // Exchange performs the client-credentials grant. Every error it returns is
-// an *Error.
+// an *Error. Identical requests in flight at once share one exchange.
 func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	if e := validate(req); e != nil {
 		return nil, e
 	}
+	return c.shared.do(ctx, req, func() (*Token, error) { return c.exchange(ctx, req) })
+}
+
+// exchange is Exchange for one request of its own.
+func (c *Client) exchange(ctx context.Context, req Request) (*Token, error) {
 	method := req.method()
 	if method != AuthAuto {
 		return result(c.attempt(ctx, req, method))

@@ -555,10 +555,12 @@ func TestIsTerminal(t *testing.T) {
 
 func TestConcurrentExchanges(t *testing.T) {
 	f := newFixture(t, oauth.Options{}, oauthtest.Client{ID: "svc", Secret: "s3cret-value", Methods: []string{"post"}})
-	req := f.request("svc", "s3cret-value", oauth.AuthAuto)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
-	for range 16 {
+	for i := range 16 {
+		// Different scopes: sixteen requests of their own, not one shared.
+		req := f.request("svc", "s3cret-value", oauth.AuthAuto)
+		req.Scopes = []string{fmt.Sprintf("s%d", i)}
 		wg.Go(func() {
 			if _, err := f.client.Exchange(context.Background(), req); err != nil {
 				errs <- err

@@ -114,7 +114,10 @@ func TestConcurrencyCapIsPerHost(t *testing.T) {
 		t.Fatal("the first request never reached a")
 	}
 
-	_, err := c.Exchange(context.Background(), req(a))
+	// Another request (other scopes), which cannot share the one in flight.
+	other := req(a)
+	other.Scopes = []string{"other"}
+	_, err := c.Exchange(context.Background(), other)
 	if retry, ok := oauth.IsThrottled(err); !ok || retry <= 0 || retry > 10*time.Second {
 		t.Errorf("second request to a while one is in flight: %v (retry %s), want throttled, retry within seconds", err, retry)
 	} else if e := oauthError(t, err); !strings.Contains(e.Description, "requests in flight") {
