@@ -89,7 +89,7 @@ BENCH_UNRELATED ?= 0
 .PHONY: bench
 bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets); prints BENCH lines.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" BENCH_CREDENTIALS=$(BENCH_CREDENTIALS) BENCH_UNRELATED=$(BENCH_UNRELATED) \
-		BENCH_MANAGER_ARGS="$(BENCH_MANAGER_ARGS)" \
+		BENCH_MANAGER_ARGS="$(BENCH_MANAGER_ARGS)" BENCH_PPROF_DIR="$(if $(BENCH_PPROF_DIR),$(abspath $(BENCH_PPROF_DIR)))" \
 		go test -tags bench ./test/bench/ -v -count=1 -timeout 60m
 
 DEMO_DIR ?= bin/demo

@@ -59,6 +59,7 @@ func main() {
 		maxConcurrentReconciles             int
 		kubeAPIQPS                          float64
 		kubeAPIBurst                        int
+		pprofAddr                           string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -93,6 +94,7 @@ func main() {
 	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 0,
 		"Client-side limit on requests per second to the Kubernetes API server; 0 leaves it off and relies on the server's priority and fairness.")
 	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 0, "Requests to the Kubernetes API server allowed in a burst above --kube-api-qps.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Serve net/http/pprof on this address, such as 127.0.0.1:6060 (empty: off).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -154,6 +156,7 @@ func main() {
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "vantage-credential-operator.vantage.omnivector.solutions",
 		LeaderElectionNamespace: leaderElectionNamespace,
+		PprofBindAddress:        pprofAddr,
 		// The manager exits right after losing the lease, so a new leader
 		// never overlaps with this one's token requests.
 		LeaderElectionReleaseOnCancel: true,

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -139,11 +140,18 @@ func run(t *testing.T, n, unrelated int) result {
 	fakeURL := waitFile(t, urlFile)
 
 	metricsPort := freePort(t)
+	// BENCH_PPROF_DIR: save a CPU profile of the convergence and a heap
+	// profile after it, to look at with go tool pprof.
+	pprofDir := os.Getenv("BENCH_PPROF_DIR")
+	pprofAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	startManager := func(name string) *utils.Process {
 		args := []string{"--kubeconfig", cp.Kubeconfig, "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--metrics-secure=false",
 			"--health-probe-bind-address", "0", "--default-token-url", fakeURL + oauthtest.TokenPath, "--default-api-url", fakeURL}
 		// BENCH_MANAGER_ARGS tries other limits, e.g. --token-requests-per-second=500.
 		args = append(args, strings.Fields(os.Getenv("BENCH_MANAGER_ARGS"))...)
+		if pprofDir != "" {
+			args = append(args, "--pprof-bind-address", pprofAddr)
+		}
 		p, err := utils.StartProcess(filepath.Join(dir, name+".log"), filepath.Join(root, "bin/manager"), args...)
 		must(t, err)
 		return p
@@ -159,6 +167,12 @@ func run(t *testing.T, n, unrelated int) result {
 	must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "sa"},
 		StringData: map[string]string{"client_id": "bench", "client_secret": "bench-secret"}}))
 	created := make([]time.Time, n)
+	var cpuProfile sync.WaitGroup
+	if pprofDir != "" {
+		cpuProfile.Go(func() {
+			saveProfile(t, pprofAddr, "profile?seconds=15", filepath.Join(pprofDir, fmt.Sprintf("cpu-%d-%d.pprof", n, unrelated)))
+		})
+	}
 	start := time.Now()
 	parallel(n, func(i int) error {
 		created[i] = time.Now()
@@ -182,6 +196,10 @@ func run(t *testing.T, n, unrelated int) result {
 
 	// Let the last status writes land, then take the convergence counts.
 	time.Sleep(2 * time.Second)
+	cpuProfile.Wait()
+	if pprofDir != "" {
+		saveProfile(t, pprofAddr, "heap?gc=1", filepath.Join(pprofDir, fmt.Sprintf("heap-%d-%d.pprof", n, unrelated)))
+	}
 	r.tokenRequests = fakeRequests(t, fakeURL)
 	r.secretWrites, r.statusWrites = int(wc.secrets.Load()), int(wc.credentials.Load())-n // minus our creates
 	m := scrape(metricsPort)
@@ -378,4 +396,24 @@ func fakeRequests(t *testing.T, url string) int {
 	var st oauthtest.Stats
 	must(t, json.NewDecoder(resp.Body).Decode(&st))
 	return st.Requests
+}
+
+// saveProfile fetches one pprof profile from the manager into path.
+func saveProfile(t *testing.T, addr, profile, path string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + profile)
+	if err != nil {
+		t.Errorf("fetching %s: %v", profile, err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		t.Errorf("saving %s: %v", profile, err)
+	}
 }
