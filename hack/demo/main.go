@@ -73,7 +73,7 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	}
 	dir, _ = filepath.Abs(dir)
 	// Logs of an earlier run would mix with this one's.
-	for _, f := range []string{"manager.log", "fake-vantage.log", "fake-vantage.url"} {
+	for _, f := range []string{"manager.log", "fake-vantage.log"} {
 		_ = os.Remove(filepath.Join(dir, f))
 	}
 
@@ -88,17 +88,11 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	}()
 	say("control plane up at %s", cp.Config.Host)
 
-	urlFile := filepath.Join(dir, "fake-vantage.url")
-	fv, err := utils.StartProcess(filepath.Join(dir, "fake-vantage.log"), fake,
-		"--client", sampleClient, "--lifetime", lifetime.String(), "--url-file", urlFile)
+	fv, fakeURL, err := utils.StartFakeVantage(ctx, fake, dir, "--client", sampleClient, "--lifetime", lifetime.String())
 	if err != nil {
 		return err
 	}
 	defer func() { _ = fv.Stop(5 * time.Second) }()
-	fakeURL, err := waitForFile(ctx, urlFile)
-	if err != nil {
-		return fmt.Errorf("fake Vantage server did not start (see %s): %w", fv.Log, err)
-	}
 	say("fake Vantage server at %s, issuing %s tokens", fakeURL, lifetime)
 
 	out, err := cp.Kubectl(nil, "apply", "-k", filepath.Join(root, "config", "crd"))
@@ -281,20 +275,4 @@ func shorten(token string) string {
 
 func indent(s string) string {
 	return "          " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n          ")
-}
-
-// waitForFile returns a file's content once it exists and is not empty.
-func waitForFile(ctx context.Context, path string) (string, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-			return string(b), nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return "", fmt.Errorf("%s not written within 10s", path)
 }

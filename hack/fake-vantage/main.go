@@ -49,7 +49,7 @@ func main() {
 	var clients clientFlags
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback only)")
 	lifetime := flag.Duration("lifetime", time.Hour, "lifetime of issued tokens, for clients without their own")
-	urlFile := flag.String("url-file", "", "write the server's base URL to this file once listening")
+	urlFile := flag.String("url-file", "", "write the server's base URL to this file once listening (whole, by rename)")
 	failRate := flag.Float64("fail-rate", 0, "fraction of token requests answered 503 at random, for soak tests")
 	flag.Var(&clients, "client", "a client the server accepts, id:secret[:lifetime]; repeat for more")
 	flag.Parse()
@@ -78,7 +78,12 @@ func main() {
 		})
 	}
 	if *urlFile != "" {
-		if err := os.WriteFile(*urlFile, []byte(srv.URL()), 0o600); err != nil {
+		// Written whole, by rename, so a reader never sees half a URL.
+		tmp := *urlFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(srv.URL()), 0o600); err != nil {
+			log.Fatalf("fake-vantage: %v", err)
+		}
+		if err := os.Rename(tmp, *urlFile); err != nil {
 			log.Fatalf("fake-vantage: %v", err)
 		}
 	}

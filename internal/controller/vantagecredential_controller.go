@@ -117,17 +117,18 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d decision) (result, error) {
 	res := result{decision: d}
 	start := time.Now()
-	if f.inputs.request.InsecureSkipVerify {
-		r.Recorder.Eventf(f.cred, nil, "Warning", ReasonInsecureSkipVerify, "Exchange",
-			"requesting a token from %s without verifying its certificate (spec.tls.insecureSkipVerify): whoever can intercept the traffic can read the client secret",
-			hostOf(f.inputs.request.TokenURL))
-	}
 	req := f.inputs.request
 	req.Caller = f.cred.Namespace + "/" + f.cred.Name
 	tok, err := r.Exchanger.Exchange(ctx, req)
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait
 		return res, nil
+	}
+	if req.InsecureSkipVerify {
+		// Sent: say so every time verification was skipped.
+		r.Recorder.Eventf(f.cred, nil, "Warning", ReasonInsecureSkipVerify, "Exchange",
+			"requested a token from %s without verifying its certificate (spec.tls.insecureSkipVerify): whoever can intercept the traffic can read the client secret",
+			hostOf(req.TokenURL))
 	}
 	r.Metrics.exchanged(err, time.Since(start))
 	if err != nil {

@@ -66,12 +66,10 @@ func boolByte(b bool) byte {
 }
 
 // certificateError finds a failed verification of the server's
-// certificate in err: retrying cannot fix that until the CA bundle or the
+// certificate in err (crypto/tls wraps every one, unknown authority and
+// wrong name included): retrying cannot fix that until the CA bundle or the
 // server's certificate changes.
 func certificateError(err error) bool {
 	var verr *tls.CertificateVerificationError
-	var unknown x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	return errors.As(err, &verr) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
+	return errors.As(err, &verr)
 }

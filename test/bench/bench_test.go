@@ -11,10 +11,8 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -132,12 +130,10 @@ func run(t *testing.T, n, unrelated int) result {
 		})
 	}
 
-	urlFile := filepath.Join(dir, "fake.url")
-	fake, err := utils.StartProcess(filepath.Join(dir, "fake.log"), filepath.Join(root, "bin/fake-vantage"), "--url-file", urlFile,
+	fake, fakeURL, err := utils.StartFakeVantage(ctx, filepath.Join(root, "bin/fake-vantage"), dir,
 		"--client", "bench:bench-secret", "--lifetime", "1h")
 	must(t, err)
 	defer func() { _ = fake.Stop(5 * time.Second) }()
-	fakeURL := waitFile(t, urlFile)
 
 	metricsPort := freePort(t)
 	// BENCH_PPROF_DIR: save a CPU profile of the convergence and a heap
@@ -347,54 +343,22 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 	}
 }
 
-func waitFile(t *testing.T, path string) string {
-	var s string
-	waitFor(t, 10*time.Second, func() bool { b, _ := os.ReadFile(path); s = string(b); return s != "" })
-	return s
-}
-
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := utils.FreePort()
 	must(t, err)
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
-// scrape reads the manager's unlabelled metrics.
+// scrape reads the manager's metrics without labels; none if it does not
+// answer yet.
 func scrape(port int) map[string]float64 {
-	m := map[string]float64{}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
-	if err != nil {
-		return m
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		k, err := resp.Body.Read(buf)
-		b.Write(buf[:k])
-		if err != nil {
-			break
-		}
-	}
-	for line := range strings.SplitSeq(b.String(), "\n") {
-		name, value, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			m[name] = v
-		}
-	}
+	m, _ := utils.ScrapeMetrics(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 	return m
 }
 
 func fakeRequests(t *testing.T, url string) int {
-	resp, err := http.Get(url + oauthtest.StatsPath)
+	st, err := utils.FakeVantageStats(url)
 	must(t, err)
-	defer func() { _ = resp.Body.Close() }()
-	var st oauthtest.Stats
-	must(t, json.NewDecoder(resp.Body).Decode(&st))
 	return st.Requests
 }
 

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,19 +76,10 @@ var _ = BeforeSuite(func() {
 	})
 
 	By("starting the fake Vantage server as a process")
-	urlFile := filepath.Join(workDir, "fake.url")
-	fake, err = utils.StartProcess(filepath.Join(workDir, "fake-vantage.log"), filepath.Join(projectDir, "bin/fake-vantage"),
-		"--url-file", urlFile, "--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s")
+	fake, fakeURL, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), workDir,
+		"--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { _ = fake.Stop(5 * time.Second) })
-	Eventually(func() error {
-		b, err := os.ReadFile(urlFile)
-		fakeURL = string(b)
-		if err == nil && fakeURL == "" {
-			err = fmt.Errorf("empty")
-		}
-		return err
-	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
 })
 
 // kubectl runs kubectl as the cluster admin and fails the test on error.
@@ -112,21 +101,17 @@ func kubectlApply(manifest string) string {
 // fakeStats reads the fake server's request counts.
 func fakeStats() oauthtest.Stats {
 	GinkgoHelper()
-	resp, err := http.Get(fakeURL + oauthtest.StatsPath)
+	st, err := utils.FakeVantageStats(fakeURL)
 	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	var st oauthtest.Stats
-	Expect(json.NewDecoder(resp.Body).Decode(&st)).To(Succeed())
 	return st
 }
 
 // freePort returns a loopback port nothing listens on now.
 func freePort() int {
 	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := utils.FreePort()
 	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // manager is one run of the manager binary.

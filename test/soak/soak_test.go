@@ -8,16 +8,11 @@
 package soak
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,18 +62,12 @@ func TestSoak(t *testing.T) {
 		t.Fatal(out, err)
 	}
 
-	urlFile := filepath.Join(dir, "fake.url")
-	fake, err := utils.StartProcess(filepath.Join(dir, "fake.log"), filepath.Join(root, "bin/fake-vantage"), "--url-file", urlFile,
+	fake, fakeURL, err := utils.StartFakeVantage(context.Background(), filepath.Join(root, "bin/fake-vantage"), dir,
 		"--client", "soak:soak-secret", "--lifetime", lifetime.String(), "--fail-rate", fmt.Sprint(failRate))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fake.Stop(5 * time.Second) })
-	var fakeURL string
-	for deadline := time.Now().Add(10 * time.Second); fakeURL == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		b, _ := os.ReadFile(urlFile)
-		fakeURL = string(b)
-	}
 
 	metricsPort := freePort(t)
 	mgr, err := utils.StartProcess(filepath.Join(dir, "manager.log"), filepath.Join(root, "bin/manager"),
@@ -194,40 +183,23 @@ func must(t *testing.T, err error) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := utils.FreePort()
 	must(t, err)
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
-// scrape reads the manager's metrics without labels.
+// scrape reads the manager's metrics without labels; none if it does not
+// answer.
 func scrape(t *testing.T, port int) map[string]float64 {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	m, err := utils.ScrapeMetrics(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 	if err != nil {
 		t.Logf("scraping metrics: %v", err)
-		return map[string]float64{}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			m[name] = v
-		}
 	}
 	return m
 }
 
 func fakeRequests(t *testing.T, url string) int {
-	resp, err := http.Get(url + oauthtest.StatsPath)
+	st, err := utils.FakeVantageStats(url)
 	must(t, err)
-	defer func() { _ = resp.Body.Close() }()
-	var st oauthtest.Stats
-	must(t, json.NewDecoder(resp.Body).Decode(&st))
 	return st.Requests
 }
