@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
@@ -99,8 +100,11 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 }
 
 // getTarget reads the target from the cache, which holds only Secrets the
-// operator manages; when it is not there, a live read tells whether a
-// Secret of that name exists that the operator does not manage.
+// operator manages. When it is not there, the metadata cache tells whether
+// a Secret of that name exists that the operator does not manage; only then
+// is it read live, so a new credential costs no read of a name that is
+// free. A Secret created so recently that the metadata cache has not seen it
+// makes the create fail, and writeToken reads it then.
 func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
 	err := r.Get(ctx, key, s)
@@ -108,6 +112,15 @@ func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.N
 		return s, nil
 	}
 	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("reading target Secret %s: %w", key.Name, err)
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err = r.metadata.Get(ctx, key, m)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("reading target Secret %s: %w", key.Name, err)
 	}
 	err = r.APIReader.Get(ctx, key, s)

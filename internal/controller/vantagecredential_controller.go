@@ -33,11 +33,15 @@ type VantageCredentialReconciler struct {
 	client.Client
 	// APIReader reads live, for Secrets the cache does not hold.
 	APIReader client.Reader
-	Scheme    *runtime.Scheme
-	Recorder  recorder.EventRecorder
+	// metadata reads the metadata of every Secret and ConfigMap, from the
+	// cache SetupWithManager starts for the watches.
+	metadata client.Reader
+	Scheme   *runtime.Scheme
+	Recorder recorder.EventRecorder
 	// Exchanger requests tokens; the controller knows it only by this interface.
 	Exchanger oauth.Exchanger
-	Clock     clock.PassiveClock
+	// Clock gives the time and the timer of the first status.
+	Clock     clock.WithDelayedExecution
 	Policy    refresh.Policy
 	Endpoints Endpoints
 	Metrics   *Metrics
@@ -67,11 +71,22 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{}, nil
 	}
 
+	// A new credential's first status waits a moment for the result, so a
+	// quick first token costs one status write, not two.
+	var first *firstStatus
 	if len(cred.Status.Conditions) == 0 {
-		if err := r.patchStatus(ctx, cred, initialStatus(cred, r.Clock.Now())); err != nil {
-			return ctrl.Result{}, err
-		}
+		first = r.firstStatusAfter(ctx, cred, firstStatusGrace)
 	}
+	settle := func(writeNow bool) error {
+		if first == nil {
+			return nil
+		}
+		fs := first
+		first = nil
+		return fs.settle(ctx, r, cred, writeNow)
+	}
+	// A reconcile that fails still leaves the first status behind.
+	defer func() { _ = settle(true) }()
 
 	f, err := r.gather(ctx, cred)
 	if err != nil {
@@ -90,7 +105,7 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			// Nothing was sent, so nothing changed: no status, no event.
 			// The client reserved this request's turn for then.
 			log.V(1).Info("token request held back by the client-side limits", "retryAfter", res.heldBack)
-			return ctrl.Result{RequeueAfter: res.heldBack}, nil
+			return ctrl.Result{RequeueAfter: res.heldBack}, settle(true)
 		}
 	} else if f.problem == nil {
 		if err := r.syncTargetMetadata(ctx, f); err != nil {
@@ -101,6 +116,9 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		res.nextRefresh = refreshAt(f, r.Policy)
 	}
 
+	if err := settle(false); err != nil {
+		return ctrl.Result{}, err
+	}
 	prev := cred.Status.DeepCopy()
 	st := computeStatus(f, res)
 	if err := r.patchStatus(ctx, cred, st); err != nil {

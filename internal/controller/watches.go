@@ -55,6 +55,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	if err := mgr.Add(metaCache); err != nil {
 		return err
 	}
+	r.metadata = metaCache
 
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
