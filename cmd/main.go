@@ -24,11 +24,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 	internalcontroller "github.com/omnivector-solutions/vantage-credential-operator/internal/controller"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/metricsauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
 )
@@ -129,7 +129,7 @@ func main() {
 		TLSOpts:       tlsOpts,
 	}
 	if secureMetrics {
-		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsServerOptions.FilterProvider = metricsauth.WithAuthenticationAndAuthorization
 	}
 	var metricsCertWatcher *certwatcher.CertWatcher
 	if len(metricsCertPath) > 0 {
