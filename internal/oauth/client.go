@@ -84,6 +84,7 @@ func NewClient(opts Options) *Client {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
+	c.shared.clock = c.clock
 	var hc http.Client
 	if opts.HTTPClient != nil {
 		hc = *opts.HTTPClient
@@ -107,7 +108,8 @@ func defaultTransport() http.RoundTripper {
 }
 
 // Exchange performs the client-credentials grant. Every error it returns is
-// an *Error. Identical requests in flight at once share one exchange.
+// an *Error. Identical requests in flight at once, or within a second of
+// each other, share one exchange.
 func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	if e := validate(req); e != nil {
 		return nil, e

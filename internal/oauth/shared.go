@@ -5,13 +5,26 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
 )
 
-// sharedExchanges lets identical requests in flight at the same moment
-// (same token URL, client, secret, scopes, audience, auth method and TLS
-// settings) share one exchange: credentials that use one service account
-// for the same scopes cost the token server one request, not one each.
+// shareWindow is how long after it arrives a token is also handed to
+// identical requests from other callers. Credentials created or due
+// together reach the token server over a few seconds, not all in one
+// instant; within one second their tokens are as good as the same one.
+const shareWindow = time.Second
+
+// sharedExchanges lets identical requests (same token URL, client, secret,
+// scopes, audience, auth method and TLS settings) share one exchange while
+// it is in flight and for shareWindow after it: credentials that use one
+// service account for the same scopes cost the token server one request,
+// not one each. A caller never gets the same token from the share twice,
+// so a credential asking again (a forced refresh) gets a new one.
 type sharedExchanges struct {
+	clock clock.PassiveClock
+
 	mu    sync.Mutex
 	calls map[[sha256.Size]byte]*sharedCall
 }
@@ -22,14 +35,29 @@ type sharedCall struct {
 	err  error
 	// waiters is how many identical requests joined this one.
 	waiters int
+	// until is when a token that arrived stops being shared; takers are the
+	// callers that have it.
+	until  time.Time
+	takers map[string]bool
 }
 
-// do runs exchange for req, or waits for the identical one in flight and
-// takes its result. A waiter whose ctx ends first gives up alone.
+// do runs exchange for req, or waits for the identical one in flight, or
+// takes the token an identical one got within shareWindow. A waiter whose
+// ctx ends first gives up alone.
 func (s *sharedExchanges) do(ctx context.Context, req Request, exchange func() (*Token, error)) (*Token, error) {
 	key := shareKey(req)
 	s.mu.Lock()
-	if c, ok := s.calls[key]; ok {
+	s.forgetExpired()
+	if c, ok := s.calls[key]; ok && !c.takers[req.Caller] {
+		c.takers[req.Caller] = true
+		select {
+		case <-c.done:
+			// Only successes stay in the map after they end.
+			s.mu.Unlock()
+			tok := *c.tok
+			return &tok, nil
+		default:
+		}
 		c.waiters++
 		s.mu.Unlock()
 		select {
@@ -47,16 +75,31 @@ func (s *sharedExchanges) do(ctx context.Context, req Request, exchange func() (
 	if s.calls == nil {
 		s.calls = map[[sha256.Size]byte]*sharedCall{}
 	}
-	c := &sharedCall{done: make(chan struct{})}
+	c := &sharedCall{done: make(chan struct{}), takers: map[string]bool{req.Caller: true}}
 	s.calls[key] = c
 	s.mu.Unlock()
 
 	c.tok, c.err = exchange()
 	s.mu.Lock()
-	delete(s.calls, key)
+	if c.err == nil {
+		c.until = s.clock.Now().Add(shareWindow)
+	} else if s.calls[key] == c {
+		delete(s.calls, key)
+	}
 	s.mu.Unlock()
 	close(c.done)
 	return c.tok, c.err
+}
+
+// forgetExpired drops the tokens whose window has passed, so none is kept
+// longer than that. The caller holds s.mu.
+func (s *sharedExchanges) forgetExpired() {
+	now := s.clock.Now()
+	for key, c := range s.calls {
+		if !c.until.IsZero() && !now.Before(c.until) {
+			delete(s.calls, key)
+		}
+	}
 }
 
 // shareKey hashes everything that makes two requests get the same token;

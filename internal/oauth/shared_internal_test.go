@@ -6,10 +6,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestIdenticalRequestsInFlightShareOneExchange(t *testing.T) {
-	var s sharedExchanges
+	s := sharedExchanges{clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	req := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value", Scopes: []string{"a"}}
 	var calls atomic.Int32
 	release := make(chan struct{})
@@ -55,8 +57,8 @@ func TestIdenticalRequestsInFlightShareOneExchange(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Errorf("exchanges = %d, want 1", calls.Load())
 	}
-	if len(s.calls) != 0 {
-		t.Error("a finished exchange is still shared")
+	if c := s.calls[shareKey(req)]; c == nil || c.until.IsZero() {
+		t.Error("the token is not kept for the share window")
 	}
 }
 
@@ -85,5 +87,68 @@ func TestShareKeyDiffersForAnythingThatChangesTheToken(t *testing.T) {
 	same.Caller = "ns/other"
 	if shareKey(same) != shareKey(base) {
 		t.Error("the caller changed the key: identical requests would not share")
+	}
+}
+
+func TestATokenIsSharedWithOtherCallersForAMomentAfterItArrives(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	s := sharedExchanges{clock: clk}
+	req := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value"}
+	var calls int
+	exchange := func() (*Token, error) {
+		calls++
+		return &Token{AccessToken: fmt.Sprintf("token-%d", calls)}, nil
+	}
+	get := func(caller string) string {
+		r := req
+		r.Caller = caller
+		tok, err := s.do(context.Background(), r, exchange)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.AccessToken
+	}
+	steps := []struct {
+		after  time.Duration
+		caller string
+		want   string
+		why    string
+	}{
+		{0, "ns/a", "token-1", "the first request is sent"},
+		{shareWindow - time.Millisecond, "ns/b", "token-1", "another caller within the window shares it"},
+		{0, "ns/a", "token-2", "a caller asking again gets a new token, never the same one twice"},
+		{0, "ns/b", "token-2", "which the others may share"},
+		{shareWindow, "ns/c", "token-3", "after the window a request is sent again"},
+	}
+	for _, st := range steps {
+		clk.Step(st.after)
+		if got := get(st.caller); got != st.want {
+			t.Errorf("%s: got %s, want %s", st.why, got, st.want)
+		}
+	}
+	clk.Step(shareWindow)
+	get("ns/d")
+	if len(s.calls) != 1 {
+		t.Errorf("%d tokens kept, want only the newest: tokens past their window are dropped", len(s.calls))
+	}
+}
+
+func TestAFailureIsNotSharedOnceItHasEnded(t *testing.T) {
+	s := sharedExchanges{clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
+	req := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value"}
+	var calls int
+	fail := func() (*Token, error) { calls++; return nil, &Error{Kind: Transient, Code: "server_error"} }
+	for _, caller := range []string{"ns/a", "ns/b"} {
+		r := req
+		r.Caller = caller
+		if _, err := s.do(context.Background(), r, fail); err == nil {
+			t.Fatal("no error")
+		}
+	}
+	if calls != 2 {
+		t.Errorf("%d exchanges, want 2: a failure must not stand in for a later request", calls)
+	}
+	if len(s.calls) != 0 {
+		t.Error("a failed exchange is kept")
 	}
 }
