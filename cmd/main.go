@@ -91,7 +91,7 @@ func main() {
 	flag.IntVar(&tokenBurst, "token-request-burst", 100, "Token requests to one host allowed in a burst above the per-second limit.")
 	flag.IntVar(&tokenConcurrency, "token-requests-in-flight", 4,
 		"Token requests in flight to one host at most (0: no limit); keep it below --max-concurrent-reconciles so a slow token server cannot take every worker.")
-	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 8, "Credentials reconciled in parallel.")
+	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 16, "Credentials reconciled in parallel.")
 	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 0,
 		"Client-side limit on requests per second to the Kubernetes API server; 0 leaves it off and relies on the server's priority and fairness.")
 	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 0, "Requests to the Kubernetes API server allowed in a burst above --kube-api-qps.")
