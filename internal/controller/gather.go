@@ -63,16 +63,15 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 	}
 	f.target = target
 
-	source := &corev1.Secret{}
 	ref := cred.Spec.ServiceAccountSecretRef
-	// Source Secrets are read live: the cache holds only the operator's own
-	// Secrets, so that unrelated Secrets cost no memory.
-	err = r.APIReader.Get(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: ref.Name}, source)
+	// The cache holds only the operator's own Secrets, so that unrelated
+	// Secrets cost no memory; sources are read live, once per version.
+	source, err := r.readSource(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: ref.Name})
 	switch {
-	case apierrors.IsNotFound(err):
-		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found: create it with the service-account key (client_id and client_secret)", ref.Name), false}
 	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s: %w", ref.Name, err)
+		return nil, err
+	case source == nil:
+		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found: create it with the service-account key (client_id and client_secret)", ref.Name), false}
 	default:
 		f.sourceVersion = source.ResourceVersion
 		f.inputs, f.problem = readInputs(cred, source, r.Endpoints)

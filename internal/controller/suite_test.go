@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -46,7 +47,32 @@ var (
 	tlsSrv     *oauthtest.Server
 	logs       *syncBuffer
 	mgrMetrics *prometheus.Registry
+	// liveReads counts the reconciler's live reads by namespace and name.
+	liveReads *countingReader
 )
+
+// countingReader counts the live reads that pass through it.
+type countingReader struct {
+	client.Reader
+	mu     sync.Mutex
+	counts map[types.NamespacedName]int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.mu.Lock()
+	c.counts[key]++
+	c.mu.Unlock()
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// of returns how many live reads of ns/name there were.
+func (c *countingReader) of(ns, name string) func() int {
+	return func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.counts[types.NamespacedName{Namespace: ns, Name: name}]
+	}
+}
 
 // limitedExchanger sends the requests of clients named limited-* through a
 // token client with a tight per-host rate limit, so the tests can see the
@@ -127,9 +153,10 @@ var _ = BeforeSuite(func() {
 	// stay long so a stalled credential makes no request during a test.
 	policy.BackoffBase = time.Second
 	mgrMetrics = prometheus.NewRegistry()
+	liveReads = &countingReader{Reader: mgr.GetAPIReader(), counts: map[types.NamespacedName]int{}}
 	r := &VantageCredentialReconciler{
 		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
+		APIReader: liveReads,
 		Scheme:    mgr.GetScheme(),
 		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
 		Exchanger: limitedExchanger{

@@ -36,6 +36,8 @@ type VantageCredentialReconciler struct {
 	// metadata reads the metadata of every Secret and ConfigMap, from the
 	// cache SetupWithManager starts for the watches.
 	metadata client.Reader
+	// sources holds the data of source Secrets by version (sources.go).
+	sources  *sourceData
 	Scheme   *runtime.Scheme
 	Recorder recorder.EventRecorder
 	// Exchanger requests tokens; the controller knows it only by this interface.

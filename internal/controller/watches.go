@@ -56,6 +56,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		return err
 	}
 	r.metadata = metaCache
+	r.sources = newSourceData()
 
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
@@ -86,6 +87,14 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	secretMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	configMapMetadata := &metav1.PartialObjectMetadata{}
 	configMapMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+
+	secretInformer, err := metaCache.GetInformer(ctx, secretMetadata)
+	if err != nil {
+		return err
+	}
+	if _, err := secretInformer.AddEventHandler(r.sources.forgetDeleted()); err != nil {
+		return err
+	}
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
