@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
@@ -113,14 +112,8 @@ func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.N
 	if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("reading target Secret %s: %w", key.Name, err)
 	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	err = r.metadata.Get(ctx, key, m)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("reading target Secret %s: %w", key.Name, err)
+	if _, exists, err := r.secretVersion(ctx, key); err != nil || !exists {
+		return nil, err
 	}
 	err = r.APIReader.Get(ctx, key, s)
 	switch {

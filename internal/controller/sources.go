@@ -76,18 +76,16 @@ func (s *sourceData) forgetDeleted() toolscache.ResourceEventHandler {
 // once. Errors are failures to talk to the API server; a missing Secret is
 // (nil, nil).
 func (r *VantageCredentialReconciler) readSource(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	err := r.metadata.Get(ctx, key, m)
-	switch {
-	case err == nil:
-		if data, ok := r.sources.get(key, m.ResourceVersion); ok {
+	version, exists, err := r.secretVersion(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		if data, ok := r.sources.get(key, version); ok {
 			s := &corev1.Secret{Data: data}
-			s.Namespace, s.Name, s.ResourceVersion = key.Namespace, key.Name, m.ResourceVersion
+			s.Namespace, s.Name, s.ResourceVersion = key.Namespace, key.Name, version
 			return s, nil
 		}
-	case !apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("reading Secret %s: %w", key.Name, err)
 	}
 
 	s := &corev1.Secret{}
@@ -101,4 +99,19 @@ func (r *VantageCredentialReconciler) readSource(ctx context.Context, key types.
 	}
 	r.sources.put(key, s.ResourceVersion, s.Data)
 	return s, nil
+}
+
+// secretVersion is the resourceVersion of a Secret as the metadata cache
+// knows it, and whether the cache knows the Secret at all.
+func (r *VantageCredentialReconciler) secretVersion(ctx context.Context, key types.NamespacedName) (string, bool, error) {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := r.metadata.Get(ctx, key, m)
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("reading the metadata of Secret %s: %w", key.Name, err)
+	}
+	return m.ResourceVersion, true, nil
 }
