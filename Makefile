@@ -110,8 +110,8 @@ build: manifests generate fmt vet ## Build manager binary.
 	go build -o bin/manager cmd/main.go
 
 .PHONY: build-tools
-build-tools: ## Build the manager, the fake Vantage server and the demo into bin/.
-	go build -o bin/manager ./cmd
+build-tools: ## Build the manager (as the image does: static, stripped), the fake Vantage server and the demo into bin/.
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/manager ./cmd
 	go build -o bin/fake-vantage ./hack/fake-vantage
 	go build -o bin/demo-runner ./hack/demo
 

@@ -10,6 +10,8 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -163,7 +165,7 @@ func run(t *testing.T, n, unrelated, clients int) result {
 	}
 	mgr := startManager("manager")
 	defer func() { _ = mgr.Stop(10 * time.Second) }()
-	waitFor(t, time.Minute, func() bool { _, ok := scrape(metricsPort)["go_goroutines"]; return ok })
+	waitWorkers(t, filepath.Join(dir, "manager.log"))
 
 	// Count writes at the API server from here on.
 	wc := &writeCounter{readyAt: map[string]time.Time{}}
@@ -187,6 +189,9 @@ func run(t *testing.T, n, unrelated, clients int) result {
 			saveProfileWith(t, hc, strings.TrimSuffix(cp.Config.Host, "/"), "profile?seconds=15", filepath.Join(pprofDir, fmt.Sprintf("apiserver-cpu-%d-%d.pprof", n, unrelated)))
 		})
 	}
+	apiClient, err := rest.HTTPClientFor(cp.Config)
+	must(t, err)
+	requestsBefore := apiRequests(t, apiClient, cp.Config.Host)
 	start := time.Now()
 	parallel(n, func(i int) error {
 		created[i] = time.Now()
@@ -220,6 +225,7 @@ func run(t *testing.T, n, unrelated, clients int) result {
 	if pprofDir != "" {
 		saveProfile(t, pprofAddr, "heap?gc=1", filepath.Join(pprofDir, fmt.Sprintf("heap-%d-%d.pprof", n, unrelated)))
 	}
+	t.Logf("API server requests per credential, the benchmark's included: %s", perCredential(requestsBefore, apiRequests(t, apiClient, cp.Config.Host), n))
 	r.tokenRequests = fakeRequests(t, fakeURL)
 	r.secretWrites, r.statusWrites = int(wc.secrets.Load()), int(wc.credentials.Load())-n // minus our creates
 	m := scrape(metricsPort)
@@ -254,7 +260,7 @@ func run(t *testing.T, n, unrelated, clients int) result {
 	requests := fakeRequests(t, fakeURL)
 	before = wc.secrets.Load() + wc.credentials.Load()
 	mgr = startManager("manager-restarted")
-	waitFor(t, time.Minute, func() bool { _, ok := scrape(metricsPort)["go_goroutines"]; return ok })
+	waitWorkers(t, filepath.Join(dir, "manager-restarted.log"))
 	time.Sleep(quiet)
 	r.restartRequests = fakeRequests(t, fakeURL) - requests
 	r.restartWrites = int(wc.secrets.Load() + wc.credentials.Load() - before)
@@ -349,6 +355,16 @@ func parallel(n int, f func(i int) error) {
 	wg.Wait()
 }
 
+// waitWorkers waits until the manager logging to path has synced its caches
+// and started its workers, so that the clock of the convergence does not
+// run while it lists what is already in the cluster.
+func waitWorkers(t *testing.T, path string) {
+	waitFor(t, 2*time.Minute, func() bool {
+		b, _ := os.ReadFile(path)
+		return bytes.Contains(b, []byte(`"Starting workers"`))
+	})
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
 		return v
@@ -415,4 +431,56 @@ func saveProfileWith(t *testing.T, hc *http.Client, base, profile, path string) 
 	if err != nil {
 		t.Errorf("saving %s: %v", profile, err)
 	}
+}
+
+// apiRequests counts the API server's requests so far by verb, resource
+// and subresource, from its apiserver_request_total metric.
+func apiRequests(t *testing.T, hc *http.Client, host string) map[string]float64 {
+	resp, err := hc.Get(strings.TrimSuffix(host, "/") + "/metrics")
+	if err != nil {
+		t.Errorf("reading the API server's metrics: %v", err)
+		return nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	counts := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	label := func(series, name string) string {
+		_, rest, ok := strings.Cut(series, name+`="`)
+		if !ok {
+			return ""
+		}
+		v, _, _ := strings.Cut(rest, `"`)
+		return v
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		series, value, ok := strings.Cut(line, "} ")
+		v, err := strconv.ParseFloat(value, 64)
+		if !ok || err != nil {
+			continue
+		}
+		key := label(series, "verb") + " " + label(series, "resource")
+		if sub := label(series, "subresource"); sub != "" {
+			key += "/" + sub
+		}
+		counts[key] += v
+	}
+	return counts
+}
+
+// perCredential formats the requests made between two counts, per
+// credential, leaving out those rarer than one per ten credentials.
+func perCredential(before, after map[string]float64, n int) string {
+	var parts []string
+	for key, v := range after {
+		if d := (v - before[key]) / float64(n); d >= 0.1 {
+			parts = append(parts, fmt.Sprintf("%s=%.2f", strings.ReplaceAll(key, " ", ":"), d))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
 }
