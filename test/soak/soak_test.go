@@ -62,8 +62,13 @@ func TestSoak(t *testing.T) {
 		t.Fatal(out, err)
 	}
 
-	fake, fakeURL, err := utils.StartFakeVantage(context.Background(), filepath.Join(root, "bin/fake-vantage"), dir,
-		"--client", "soak:soak-secret", "--lifetime", lifetime.String(), "--fail-rate", fmt.Sprint(failRate))
+	// Every credential has a client of its own: identical requests share
+	// exchanges, and the soak is about each credential's own failures.
+	fakeArgs := []string{"--lifetime", lifetime.String(), "--fail-rate", fmt.Sprint(failRate)}
+	for i := range n {
+		fakeArgs = append(fakeArgs, "--client", fmt.Sprintf("soak-%d:soak-secret-%d", i, i))
+	}
+	fake, fakeURL, err := utils.StartFakeVantage(context.Background(), filepath.Join(root, "bin/fake-vantage"), dir, fakeArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +93,15 @@ func TestSoak(t *testing.T) {
 	}
 	ctx := context.Background()
 	must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "soak"}}))
-	must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "soak", Name: "sa"},
-		StringData: map[string]string{"client_id": "soak", "client_secret": "soak-secret"}}))
+	for i := range n {
+		must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "soak", Name: fmt.Sprintf("sa-%d", i)},
+			StringData: map[string]string{"client_id": fmt.Sprintf("soak-%d", i), "client_secret": fmt.Sprintf("soak-secret-%d", i)}}))
+	}
 	start := time.Now()
 	for i := range n {
 		must(t, cl.Create(ctx, &vantagev1alpha1.VantageCredential{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "soak", Name: fmt.Sprintf("c%04d", i)},
-			Spec:       vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: "sa"}},
+			Spec:       vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: fmt.Sprintf("sa-%d", i)}},
 		}))
 	}
 
@@ -157,6 +164,9 @@ func TestSoak(t *testing.T) {
 
 	if allReadyAt == 0 {
 		t.Errorf("not every credential got a token within %s", duration)
+	} else if first.at == 0 {
+		t.Errorf("no steady state to check growth in: all credentials had a token after %s, so SOAK_DURATION must exceed that plus a lifetime (%s)",
+			allReadyAt.Round(time.Second), lifetime)
 	}
 	if expiredSeen > 0 {
 		t.Errorf("%d observations of an expired token in a target", expiredSeen)
