@@ -17,12 +17,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/controller"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 	"github.com/omnivector-solutions/vantage-credential-operator/test/utils"
 )
@@ -115,7 +117,10 @@ func TestSoak(t *testing.T) {
 	}
 	var samples []sample
 	expiredSeen, targetsChecked := 0, 0
-	allReadyAt := time.Duration(0)
+	// mostReadyAt is when 95% of the credentials had a token: with 30% of
+	// requests failing, a few draw five or six failures in a row and back
+	// off for minutes, as they should.
+	allReadyAt, mostReadyAt := time.Duration(0), time.Duration(0)
 	for time.Since(start) < duration {
 		time.Sleep(time.Second)
 		var secrets corev1.SecretList
@@ -128,6 +133,9 @@ func TestSoak(t *testing.T) {
 				expiredSeen++
 				t.Logf("%s holds a token that expired at %s", s.Name, s.Data["expires_at"])
 			}
+		}
+		if mostReadyAt == 0 && len(secrets.Items) >= n*95/100 {
+			mostReadyAt = time.Since(start)
 		}
 		if allReadyAt == 0 && len(secrets.Items) == n {
 			allReadyAt = time.Since(start)
@@ -145,11 +153,11 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	last := samples[len(samples)-1]
-	// Steady state starts once every credential has its first token and a
-	// refresh cycle has passed.
+	// Steady state starts once 95% of the credentials have their first
+	// token and a refresh cycle has passed.
 	var first sample
 	for _, s := range samples {
-		if s.at >= allReadyAt+lifetime {
+		if mostReadyAt > 0 && s.at >= mostReadyAt+lifetime {
 			first = s
 			break
 		}
@@ -158,15 +166,27 @@ func TestSoak(t *testing.T) {
 	for _, s := range samples {
 		maxG, maxRSS = max(maxG, s.goroutines), max(maxRSS, s.rssMiB)
 	}
-	t.Logf("SOAK credentials=%d duration=%s fail_rate=%.2f lifetime=%s all_ready_s=%.1f token_requests=%d mean_rps=%.1f max_requests_10s=%d cap_10s=%d expired_seen=%d targets_checked=%d goroutines_start=%.0f goroutines_end=%.0f goroutines_max=%.0f heap_mib_start=%.1f heap_mib_end=%.1f rss_mib_start=%.1f rss_mib_end=%.1f rss_mib_max=%.1f",
-		n, duration, failRate, lifetime, allReadyAt.Seconds(), last.requests, float64(last.requests)/last.at.Seconds(), maxWindow, rps*10+burst,
+	t.Logf("SOAK credentials=%d duration=%s fail_rate=%.2f lifetime=%s ready95_s=%.1f all_ready_s=%.1f token_requests=%d mean_rps=%.1f max_requests_10s=%d cap_10s=%d expired_seen=%d targets_checked=%d goroutines_start=%.0f goroutines_end=%.0f goroutines_max=%.0f heap_mib_start=%.1f heap_mib_end=%.1f rss_mib_start=%.1f rss_mib_end=%.1f rss_mib_max=%.1f",
+		n, duration, failRate, lifetime, mostReadyAt.Seconds(), allReadyAt.Seconds(), last.requests, float64(last.requests)/last.at.Seconds(), maxWindow, rps*10+burst,
 		expiredSeen, targetsChecked, first.goroutines, last.goroutines, maxG, first.heapMiB, last.heapMiB, first.rssMiB, last.rssMiB, maxRSS)
 
-	if allReadyAt == 0 {
-		t.Errorf("not every credential got a token within %s", duration)
-	} else if first.at == 0 {
-		t.Errorf("no steady state to check growth in: all credentials had a token after %s, so SOAK_DURATION must exceed that plus a lifetime (%s)",
-			allReadyAt.Round(time.Second), lifetime)
+	// A credential still without a token must be one that is backing off
+	// after transient failures, as the policy says; anything else is a bug.
+	var creds vantagev1alpha1.VantageCredentialList
+	must(t, cl.List(ctx, &creds, client.InNamespace("soak")))
+	for _, c := range creds.Items {
+		ready := meta.FindStatusCondition(c.Status.Conditions, vantagev1alpha1.ConditionReady)
+		switch {
+		case ready != nil && ready.Status == metav1.ConditionTrue:
+		case ready != nil && ready.Reason == controller.ReasonTokenRequestFailed && c.Status.NextRefreshTime != nil:
+			t.Logf("%s is still backing off after %d failures in a row; next attempt at %s", c.Name, c.Status.ConsecutiveFailures, c.Status.NextRefreshTime.UTC().Format(time.RFC3339))
+		default:
+			t.Errorf("%s has no token and is not backing off: Ready %+v", c.Name, ready)
+		}
+	}
+	if first.at == 0 {
+		t.Errorf("no steady state to check growth in: 95%% of the credentials had a token after %s, so SOAK_DURATION must exceed that plus a lifetime (%s)",
+			mostReadyAt.Round(time.Second), lifetime)
 	}
 	if expiredSeen > 0 {
 		t.Errorf("%d observations of an expired token in a target", expiredSeen)
