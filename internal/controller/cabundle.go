@@ -18,9 +18,9 @@ import (
 // cert-manager and kube-root-ca.crt use.
 const defaultCAKey = "ca.crt"
 
-// readTLS puts spec.tls into the token request. The CA bundle is read live,
-// like the source Secret: the operator caches no Secret or ConfigMap it
-// does not manage. version identifies the bundle read, so a bundle that
+// readTLS puts spec.tls into the token request. The CA bundle is read live
+// on every reconcile: the operator caches no Secret or ConfigMap it does not
+// manage (the data of source Secrets, read once per version, aside). version identifies the bundle read, so a bundle that
 // changes after a failure counts as a changed input; it is "" without one.
 func (r *VantageCredentialReconciler) readTLS(ctx context.Context, cred *vantagev1alpha1.VantageCredential, in *inputs) (version string, p *problem, err error) {
 	tls := cred.Spec.TLS

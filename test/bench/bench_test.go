@@ -10,7 +10,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -176,6 +175,11 @@ func run(t *testing.T, n, unrelated, clients int) result {
 			StringData: map[string]string{"client_id": fmt.Sprintf("bench-%d", j), "client_secret": fmt.Sprintf("bench-secret-%d", j)}})
 	})
 	created := make([]time.Time, n)
+	// The API server, with the admin's credentials, for its metrics and
+	// its profile.
+	apiClient, err := rest.HTTPClientFor(cp.Config)
+	must(t, err)
+	apiBase := strings.TrimSuffix(cp.Config.Host, "/")
 	var cpuProfile sync.WaitGroup
 	if pprofDir != "" {
 		cpuProfile.Go(func() {
@@ -183,15 +187,11 @@ func run(t *testing.T, n, unrelated, clients int) result {
 		})
 		// The API server's profile of the same 15 s shows what each
 		// credential costs it.
-		hc, err := rest.HTTPClientFor(cp.Config)
-		must(t, err)
 		cpuProfile.Go(func() {
-			saveProfileWith(t, hc, strings.TrimSuffix(cp.Config.Host, "/"), "profile?seconds=15", filepath.Join(pprofDir, fmt.Sprintf("apiserver-cpu-%d-%d.pprof", n, unrelated)))
+			saveProfileWith(t, apiClient, apiBase, "profile?seconds=15", filepath.Join(pprofDir, fmt.Sprintf("apiserver-cpu-%d-%d.pprof", n, unrelated)))
 		})
 	}
-	apiClient, err := rest.HTTPClientFor(cp.Config)
-	must(t, err)
-	requestsBefore := apiRequests(t, apiClient, cp.Config.Host)
+	requestsBefore := apiRequests(t, apiClient, apiBase)
 	start := time.Now()
 	parallel(n, func(i int) error {
 		created[i] = time.Now()
@@ -225,7 +225,7 @@ func run(t *testing.T, n, unrelated, clients int) result {
 	if pprofDir != "" {
 		saveProfile(t, pprofAddr, "heap?gc=1", filepath.Join(pprofDir, fmt.Sprintf("heap-%d-%d.pprof", n, unrelated)))
 	}
-	t.Logf("API server requests per credential, the benchmark's included: %s", perCredential(requestsBefore, apiRequests(t, apiClient, cp.Config.Host), n))
+	t.Logf("API server requests per credential, the benchmark's included: %s", perCredential(requestsBefore, apiRequests(t, apiClient, apiBase), n))
 	r.tokenRequests = fakeRequests(t, fakeURL)
 	r.secretWrites, r.statusWrites = int(wc.secrets.Load()), int(wc.credentials.Load())-n // minus our creates
 	m := scrape(metricsPort)
@@ -435,16 +435,11 @@ func saveProfileWith(t *testing.T, hc *http.Client, base, profile, path string) 
 
 // apiRequests counts the API server's requests so far by verb, resource
 // and subresource, from its apiserver_request_total metric.
-func apiRequests(t *testing.T, hc *http.Client, host string) map[string]float64 {
-	resp, err := hc.Get(strings.TrimSuffix(host, "/") + "/metrics")
+func apiRequests(t *testing.T, hc *http.Client, base string) map[string]float64 {
+	series, err := utils.ScrapeSeries(hc, base+"/metrics")
 	if err != nil {
 		t.Errorf("reading the API server's metrics: %v", err)
-		return nil
 	}
-	defer func() { _ = resp.Body.Close() }()
-	counts := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	label := func(series, name string) string {
 		_, rest, ok := strings.Cut(series, name+`="`)
 		if !ok {
@@ -453,18 +448,13 @@ func apiRequests(t *testing.T, hc *http.Client, host string) map[string]float64 
 		v, _, _ := strings.Cut(rest, `"`)
 		return v
 	}
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
+	counts := map[string]float64{}
+	for s, v := range series {
+		if !strings.HasPrefix(s, "apiserver_request_total{") {
 			continue
 		}
-		series, value, ok := strings.Cut(line, "} ")
-		v, err := strconv.ParseFloat(value, 64)
-		if !ok || err != nil {
-			continue
-		}
-		key := label(series, "verb") + " " + label(series, "resource")
-		if sub := label(series, "subresource"); sub != "" {
+		key := label(s, "verb") + " " + label(s, "resource")
+		if sub := label(s, "subresource"); sub != "" {
 			key += "/" + sub
 		}
 		counts[key] += v

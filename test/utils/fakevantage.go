@@ -71,7 +71,20 @@ func FreePort() (int, error) {
 // ScrapeMetrics returns the samples without labels (go_goroutines,
 // process_resident_memory_bytes, ...) of the Prometheus text at url.
 func ScrapeMetrics(url string) (map[string]float64, error) {
-	resp, err := http.Get(url)
+	all, err := ScrapeSeries(http.DefaultClient, url)
+	m := map[string]float64{}
+	for series, v := range all {
+		if !strings.Contains(series, "{") {
+			m[series] = v
+		}
+	}
+	return m, err
+}
+
+// ScrapeSeries returns every sample of the Prometheus text at url, fetched
+// with hc, keyed by its series: the name, and the labels in braces.
+func ScrapeSeries(hc *http.Client, url string) (map[string]float64, error) {
+	resp, err := hc.Get(url)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +93,19 @@ func ScrapeMetrics(url string) (map[string]float64, error) {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			m[name] = v
+		// Label values may hold spaces; the value follows the braces.
+		series, value, ok := strings.Cut(line, "} ")
+		if ok {
+			series += "}"
+		} else {
+			series, value, ok = strings.Cut(line, " ")
+		}
+		if v, err := strconv.ParseFloat(value, 64); ok && err == nil {
+			m[series] = v
 		}
 	}
 	return m, sc.Err()
