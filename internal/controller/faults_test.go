@@ -220,19 +220,21 @@ var faultCases = []faultCase{
 		answer(http.StatusTooManyRequests, "", "Retry-After", time.Now().Add(3*time.Minute).UTC().Format(http.TimeFormat))(w, r)
 	}, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"429"}, retryAtLeast: 3*time.Minute - 2*time.Second}},
 	{"200 with an HTML login page", answer(http.StatusOK, "<html><body>Sign in</body></html>", "Content-Type", "text/html"), false,
-		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object", "text/html"}}},
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"cannot parse json", "text/html"}}},
 	{"truncated JSON", answer(http.StatusOK, `{"access_token":"fault-token-value","expi`, "Content-Type", "application/json"), false,
-		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"not a JSON object"}}},
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"unexpected end of JSON input"}}},
 	{"access_token not a string", answer(http.StatusOK, `{"access_token":5}`, "Content-Type", "application/json"), false,
 		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"access_token"}}},
 	{"missing access_token", answer(http.StatusOK, `{"token_type":"Bearer","expires_in":3600}`, "Content-Type", "application/json"), false,
-		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"no access_token"}}},
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"missing access_token"}}},
 	{"expires_in negative", token(`,"expires_in":-5`), false,
 		outcome{reason: ReasonTokenValid}},
 	{"expires_in zero", token(`,"expires_in":0`), false,
 		outcome{reason: ReasonTokenValid}},
+	// golang.org/x/oauth2 refuses an answer whose expires_in is not a whole
+	// number; a token whose lifetime the server garbled is not guessed at.
 	{"expires_in a word", token(`,"expires_in":"soon"`), false,
-		outcome{reason: ReasonTokenValid}},
+		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"invalid number literal"}}},
 	{"a body of many megabytes", answer(http.StatusOK, `{"access_token":"`+strings.Repeat("x", 8<<20)+`"}`, "Content-Type", "application/json"), false,
 		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"larger than"}}},
 }

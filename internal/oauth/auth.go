@@ -1,25 +1,23 @@
 package oauth
 
 import (
-	"encoding/base64"
-	"net/http"
-	"net/url"
 	"sync"
+
+	"golang.org/x/oauth2"
 )
 
-// addCredentials puts the client's credentials where method says: the form
-// body or the Authorization header.
-func addCredentials(method AuthMethod, req Request, form url.Values, header http.Header) {
+// authStyle is where golang.org/x/oauth2 puts the credentials for method.
+// Never the library's auto-detection: it sends the secret a second time
+// after any failure, a 503 or a timeout included, and guesses again after
+// every restart. Auto is ours (exchange), and both of its attempts name
+// their style. The library form-encodes the id and secret before Basic
+// encoding, as RFC 6749 §2.3.1 asks, so servers that decode them (Keycloak
+// among them) see a '%', '+' or ':' as sent.
+func authStyle(method AuthMethod) oauth2.AuthStyle {
 	if method == AuthPost {
-		form.Set("client_id", req.ClientID)
-		form.Set("client_secret", req.ClientSecret)
-		return
+		return oauth2.AuthStyleInParams
 	}
-	// RFC 6749 §2.3.1 form-urlencodes both before Basic encoding; servers
-	// that decode them (Keycloak among them) would otherwise mangle a secret
-	// holding '%' or '+', and an id holding ':' would split wrongly.
-	creds := url.QueryEscape(req.ClientID) + ":" + url.QueryEscape(req.ClientSecret)
-	header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds)))
+	return oauth2.AuthStyleInHeader
 }
 
 // refusesClient says whether an answer may mean the server wants the

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 	"k8s.io/utils/clock"
 )
 
@@ -27,8 +27,9 @@ type Exchanger interface {
 
 // Options configure a Client. The zero value is usable.
 type Options struct {
-	// HTTPClient sends the requests; nil means a client with Timeout and
-	// the proxy from the environment. Redirects are never followed, whatever
+	// HTTPClient's transport sends the requests; nil means one with the
+	// proxy from the environment. Its Timeout is not used (Timeout is).
+	// Redirects are never followed, whatever
 	// its CheckRedirect says: a token endpoint has no reason to redirect, and
 	// a 307 would resend the form body, client secret included, wherever it
 	// points.
@@ -89,7 +90,7 @@ func NewClient(opts Options) *Client {
 	if opts.HTTPClient != nil {
 		hc = *opts.HTTPClient
 	} else {
-		hc = http.Client{Timeout: c.timeout, Transport: defaultTransport()}
+		hc = http.Client{Transport: defaultTransport()}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.http = &hc
@@ -164,8 +165,15 @@ func validate(req Request) *Error {
 	}
 }
 
-// attempt sends one token request with one auth method.
+// attempt sends one token request with one auth method. golang.org/x/oauth2
+// builds the request and reads the answer; around it sit our limits, our
+// HTTP client (TLS, proxy, timeout, no redirects) and a recorder for what
+// the library's errors leave out.
 func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*Token, *Error) {
+	hc, e := c.httpClient(req)
+	if e != nil {
+		return nil, e
+	}
 	u, _ := url.Parse(req.TokenURL) // validate has parsed it already
 	release, e := c.limits.acquire(ctx, u.Host, req.limitKey())
 	if e != nil {
@@ -175,49 +183,23 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	form := url.Values{"grant_type": {"client_credentials"}}
-	if len(req.Scopes) > 0 {
-		form.Set("scope", strings.Join(req.Scopes, " "))
+	rec := &recorder{next: hc.Transport, userAgent: c.userAgent}
+	cfg := clientcredentials.Config{
+		ClientID:     req.ClientID,
+		ClientSecret: req.ClientSecret,
+		TokenURL:     req.TokenURL,
+		Scopes:       req.Scopes,
+		AuthStyle:    authStyle(method),
 	}
 	if req.Audience != "" {
-		form.Set("audience", req.Audience)
+		cfg.EndpointParams = url.Values{"audience": {req.Audience}}
 	}
-	header := http.Header{
-		"Content-Type": {"application/x-www-form-urlencoded"},
-		"Accept":       {"application/json"},
-	}
-	if c.userAgent != "" {
-		header.Set("User-Agent", c.userAgent)
-	}
-	addCredentials(method, req, form, header)
-	httpReq, err := http.NewRequestWithContext(reqCtx, http.MethodPost, req.TokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, invalidInput("the token request could not be built")
-	}
-	httpReq.Header = header
-
-	hc, e := c.httpClient(req)
-	if e != nil {
-		return nil, e
-	}
-	resp, err := hc.Do(httpReq)
-	if err != nil {
-		return nil, c.networkError(ctx, reqCtx, req, err)
-	}
-	defer resp.Body.Close()
+	tok, err := cfg.Token(context.WithValue(reqCtx, oauth2.HTTPClient, rec.client(hc)))
 	arrived := c.clock.Now()
-	// Closing without draining the rest gives up the connection, which is
-	// cheaper than reading an oversized answer to the end.
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
 	if err != nil {
-		return nil, c.networkError(ctx, reqCtx, req, err)
+		return nil, c.failure(ctx, reqCtx, req, rec, err, arrived)
 	}
-	return parseResponse(response{
-		status:    resp.StatusCode,
-		header:    resp.Header,
-		body:      data[:min(len(data), maxBodySize)],
-		truncated: len(data) > maxBodySize,
-	}, req, arrived, c.defaultLifetime)
+	return newToken(tok, req, arrived, c.defaultLifetime), nil
 }
 
 // networkError describes a request that got no (complete) answer. The text

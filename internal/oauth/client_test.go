@@ -270,13 +270,17 @@ func TestTokenResponses(t *testing.T) {
 		{"token_type defaults to Bearer", `{"access_token":"opaque","expires_in":60}`, "Bearer", nil},
 		{"scope as a list", `{"access_token":"opaque","expires_in":60,"scope":["x","y"]}`, "Bearer", []string{"x", "y"}},
 		{"scope with extra spaces", `{"access_token":"opaque","expires_in":60,"scope":" x  y "}`, "Bearer", []string{"x", "y"}},
-		{"fractional expires_in", `{"access_token":"opaque","expires_in":60.0}`, "Bearer", nil},
 		{"expires_in string", `{"access_token":"opaque","expires_in":"60"}`, "Bearer", nil},
+		{"form-encoded", `access_token=opaque&expires_in=60&scope=x+y`, "Bearer", []string{"x", "y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, oauth.Options{})
-			f.srv.Intercept(respond(http.StatusOK, map[string]string{"Content-Type": jsonType}, tt.body))
+			contentType := jsonType
+			if !strings.HasPrefix(tt.body, "{") {
+				contentType = "application/x-www-form-urlencoded"
+			}
+			f.srv.Intercept(respond(http.StatusOK, map[string]string{"Content-Type": contentType}, tt.body))
 			tok, err := f.client.Exchange(context.Background(), f.request("svc", "s3cret-value", oauth.AuthBasic))
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)
@@ -286,6 +290,39 @@ func TestTokenResponses(t *testing.T) {
 			}
 			if tok.LifetimeSource != oauth.LifetimeExpiresIn || !tok.Expiry.Equal(epoch.Add(time.Minute)) {
 				t.Errorf("expiry = %s from %s, want %s from expires_in", tok.Expiry, tok.LifetimeSource, epoch.Add(time.Minute))
+			}
+		})
+	}
+}
+
+func TestGrantedScopesFallBackToTheRequested(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"scope null", `{"access_token":"x","scope":null}`, []string{"a", "b"}},
+		{"scope a number", `{"access_token":"x","scope":7}`, []string{"a", "b"}},
+		{"scope absent", `{"access_token":"x"}`, []string{"a", "b"}},
+		{"scope empty is no scope", `{"access_token":"x","scope":""}`, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, oauth.Options{})
+			f.srv.Intercept(respond(http.StatusOK, map[string]string{"Content-Type": jsonType}, tt.body))
+			req := f.request("svc", "s3cret-value", oauth.AuthBasic)
+			req.Scopes = []string{"a", "b"}
+			tok, err := f.client.Exchange(context.Background(), req)
+			if err != nil {
+				t.Fatalf("Exchange: %v", err)
+			}
+			if !slices.Equal(tok.Scopes, tt.want) || tok.Scopes == nil {
+				t.Fatalf("granted scopes = %#v, want %q", tok.Scopes, tt.want)
+			}
+			if len(tok.Scopes) > 0 {
+				tok.Scopes[0] = "changed"
+				if req.Scopes[0] != "a" {
+					t.Errorf("changing the token's scopes changed the request's")
+				}
 			}
 		})
 	}
@@ -312,9 +349,20 @@ func TestErrorResponses(t *testing.T) {
 		{"unsupported_grant_type 400", 400, js, `{"error":"unsupported_grant_type"}`, oauth.Terminal, "unsupported_grant_type", 0, ""},
 		{"401 without a body", 401, nil, "", oauth.Terminal, "http_error", 0, ""},
 		{"404 HTML", 404, html, "<html>Not Found</html>", oauth.Terminal, "http_error", 0, "text/html"},
-		{"HTML page on 200", 200, html, "<!doctype html><html><body>Sign in</body></html>", oauth.Terminal, "invalid_response", 0, "not a JSON object"},
-		{"JSON without access_token", 200, js, `{"token_type":"Bearer"}`, oauth.Terminal, "invalid_response", 0, "no access_token"},
-		{"access_token not a string", 200, js, `{"access_token":42}`, oauth.Terminal, "invalid_response", 0, "no access_token"},
+		{"HTML page on 200", 200, html, "<!doctype html><html><body>Sign in</body></html>", oauth.Terminal, "invalid_response", 0, `cannot parse json: invalid character '<' looking for beginning of value (Content-Type "text/html`},
+		{"JSON without access_token", 200, js, `{"token_type":"Bearer"}`, oauth.Terminal, "invalid_response", 0, "missing access_token"},
+		{"access_token not a string", 200, js, `{"access_token":42}`, oauth.Terminal, "invalid_response", 0, "access_token of type string"},
+		// golang.org/x/oauth2 takes expires_in only as a whole number.
+		{"fractional expires_in", 200, js, `{"access_token":"opaque","expires_in":60.5}`, oauth.Terminal, "invalid_response", 0, `parsing "60.5"`},
+		{"expires_in a word", 200, js, `{"access_token":"opaque","expires_in":"soon"}`, oauth.Terminal, "invalid_response", 0, "invalid number literal"},
+		{"null", 200, js, `null`, oauth.Terminal, "invalid_response", 0, "missing access_token"},
+		{"empty body", 200, js, ``, oauth.Terminal, "invalid_response", 0, "unexpected end of JSON input"},
+		{"204", 204, nil, ``, oauth.Terminal, "invalid_response", 0, "unexpected end of JSON input"},
+		{"trailing garbage", 200, js, `{"access_token":"x"} x`, oauth.Terminal, "invalid_response", 0, "after top-level value"},
+		{"empty access_token", 200, js, `{"access_token":""}`, oauth.Terminal, "invalid_response", 0, "missing access_token"},
+		{"token_type not a string", 200, js, `{"access_token":"x","token_type":5}`, oauth.Terminal, "invalid_response", 0, "token_type"},
+		{"error not a string", 400, js, `{"error":7}`, oauth.Terminal, "http_error", 0, "not an OAuth2 error response"},
+		{"code with spaces and quotes", 400, js, `{"error":"bad \"code\" \\ here"}`, oauth.Terminal, "badcodehere", 0, ""},
 		{"JSON array", 200, js, `[1,2]`, oauth.Terminal, "invalid_response", 0, ""},
 		{"error on 200", 200, js, `{"error":"invalid_client"}`, oauth.Terminal, "invalid_client", 0, ""},
 		{"HTML 502", 502, html, "<html><h1>502 Bad Gateway</h1></html>", oauth.Transient, "server_error", 0, "text/html"},
@@ -472,6 +520,24 @@ func TestSlowServerTimesOut(t *testing.T) {
 	}
 	if f.srv.Requests() != 1 {
 		t.Errorf("requests = %d, want 1", f.srv.Requests())
+	}
+}
+
+// A deadline passing is told as such every time: no second timer in
+// net/http may race the request's own and word it as something else.
+func TestTimeoutIsAlwaysNamed(t *testing.T) {
+	f := newFixture(t, oauth.Options{Timeout: 10 * time.Millisecond})
+	f.srv.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
+		<-r.Context().Done()
+		return true
+	})
+	for i := range 100 {
+		req := f.request("svc", "s3cret-value", oauth.AuthBasic)
+		req.Caller = fmt.Sprint(i) // no sharing between the attempts
+		_, err := f.client.Exchange(context.Background(), req)
+		if e := oauthError(t, err); !strings.Contains(e.Description, "no answer within 10ms") || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"slices"
@@ -49,6 +50,21 @@ func (r *redactor) add(secrets ...string) {
 		}
 	}
 	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+}
+
+// addTokensIn registers the tokens of an error answer's JSON body, so a
+// server quoting them in its error_description or error code cannot make
+// us print them. Only these fields are read, for redaction alone; what the
+// error means comes from the library's reading of the same body.
+func (r *redactor) addTokensIn(body []byte) {
+	var tokens struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		IDToken      string `json:"id_token"`
+	}
+	// A field of another type fails alone; the others are still filled.
+	_ = json.Unmarshal(body, &tokens)
+	r.add(tokens.AccessToken, tokens.RefreshToken, tokens.IDToken)
 }
 
 // clean makes server-controlled text fit for a message: valid UTF-8 without

@@ -1,7 +1,9 @@
 package oauth
 
 import (
-	"encoding/json"
+	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -10,12 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// maxBodySize bounds how much of an answer is read, as golang.org/x/oauth2
-// does: a token response is a few KiB, and a server streaming more must not
-// tie up memory or the reconcile loop.
-const maxBodySize = 1 << 20
+	"golang.org/x/oauth2"
+)
 
 // maxExpiresIn caps expires_in, as golang.org/x/oauth2 does, so a huge value
 // cannot overflow a time.Duration.
@@ -25,86 +24,128 @@ const maxExpiresIn = math.MaxInt32
 // a credential for days; the caller's own backoff still applies on top.
 const maxRetryAfter = time.Hour
 
-// response is what an exchange read off the wire.
-type response struct {
-	status int
-	header http.Header
-	// body holds at most maxBodySize bytes; truncated says there was more.
-	body      []byte
-	truncated bool
-}
-
-// parseResponse turns a token endpoint's answer into a Token or an *Error;
-// exactly one of the two is non-nil. now is when the answer arrived.
-func parseResponse(resp response, req Request, now time.Time, defaultLifetime time.Duration) (*Token, *Error) {
-	red := newRedactor(req)
-	var fields map[string]json.RawMessage
-	jsonErr := json.Unmarshal(resp.body, &fields)
-	// Tokens in the body are secrets too, whatever the status.
-	for _, name := range []string{"access_token", "refresh_token", "id_token"} {
-		if s, ok := stringField(fields, name); ok {
-			red.add(s)
-		}
-	}
-	retryAfter := parseRetryAfter(resp.header.Get("Retry-After"), now)
-
-	if resp.status < 200 || resp.status > 299 {
-		code, _ := stringField(fields, "error")
-		return nil, failure(resp, red, code, fields, jsonErr == nil, retryAfter)
-	}
-	if resp.truncated {
-		return nil, &Error{Kind: Terminal, Code: codeInvalidResponse, StatusCode: resp.status,
-			Description: fmt.Sprintf("the response is larger than %d bytes", maxBodySize)}
-	}
-	if jsonErr != nil || fields == nil {
-		return nil, &Error{Kind: Terminal, Code: codeInvalidResponse, StatusCode: resp.status,
-			Description: red.clean("the response is not a JSON object" + contentTypeNote(resp.header, red))}
-	}
-	accessToken, _ := stringField(fields, "access_token")
-	if accessToken == "" {
-		// Some servers put an RFC 6749 §5.2 error in a 200.
-		if code, _ := stringField(fields, "error"); code != "" {
-			return nil, failure(resp, red, code, fields, true, retryAfter)
-		}
-		return nil, &Error{Kind: Terminal, Code: codeInvalidResponse, StatusCode: resp.status,
-			Description: "the response has no access_token"}
-	}
-
-	tok := &Token{AccessToken: accessToken, TokenType: "Bearer", IssuedAt: now}
-	if tt, _ := stringField(fields, "token_type"); tt != "" {
-		tok.TokenType = tt
-	}
-	if lifetime, ok := parseExpiresIn(fields["expires_in"]); ok {
+// newToken is our Token for the library's, with the expiry by our clock:
+// now is when the answer arrived.
+func newToken(t *oauth2.Token, req Request, now time.Time, defaultLifetime time.Duration) *Token {
+	tok := &Token{AccessToken: t.AccessToken, TokenType: cmp.Or(t.TokenType, "Bearer"), IssuedAt: now}
+	// clientcredentials leaves Token.ExpiresIn empty and stamps Expiry with
+	// time.Now, so the seconds come from the raw field, which the library
+	// has already checked is a whole number.
+	if lifetime, ok := expiresIn(t.Extra("expires_in")); ok {
 		tok.Expiry, tok.LifetimeSource = now.Add(lifetime), LifetimeExpiresIn
-	} else if exp, ok := jwtExpiry(accessToken); ok {
+	} else if exp, ok := jwtExpiry(t.AccessToken); ok {
 		tok.Expiry, tok.LifetimeSource = exp, LifetimeJWT
 	} else {
 		tok.Expiry, tok.LifetimeSource = now.Add(defaultLifetime), LifetimeDefault
 	}
-	if granted, ok := parseScope(fields["scope"]); ok {
+	if granted, ok := grantedScopes(t.Extra("scope")); ok {
 		tok.Scopes = granted
 	} else {
 		tok.Scopes = slices.Clone(req.Scopes)
 	}
-	return tok, nil
+	return tok
 }
 
-// failure builds the *Error for an answer that is not a token. isJSON says
-// whether the body parsed as a JSON object, so that an HTML error page is
-// described by its type rather than left unexplained.
-func failure(resp response, red *redactor, code string, fields map[string]json.RawMessage, isJSON bool, retryAfter time.Duration) *Error {
-	kind, code := classify(resp.status, red.cleanCode(code))
-	e := &Error{Kind: kind, Code: code, StatusCode: resp.status, RetryAfter: retryAfter}
-	switch desc, _ := stringField(fields, "error_description"); {
-	case desc != "":
-		e.Description = red.clean(desc)
-	case resp.status >= 300 && resp.status < 400:
-		if loc := resp.header.Get("Location"); loc != "" {
+// expiresIn reads expires_in as the library hands it over: a JSON number or
+// numeric string, or a form value. Zero, negative and unreadable values
+// count as absent.
+func expiresIn(v any) (time.Duration, bool) {
+	var secs float64
+	switch v := v.(type) {
+	case float64:
+		secs = v
+	case int64:
+		secs = float64(v)
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		secs = float64(n)
+	default:
+		return 0, false
+	}
+	if !(secs >= 1) {
+		return 0, false
+	}
+	return time.Duration(min(secs, maxExpiresIn)) * time.Second, true
+}
+
+// grantedScopes reads the granted scopes: a space-separated string per
+// RFC 6749, or a list of strings, which some servers send. Anything else
+// counts as absent, and the requested scopes are assumed.
+func grantedScopes(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case string:
+		return strings.Fields(v), true
+	case []any:
+		list := make([]string, 0, len(v))
+		for _, s := range v {
+			s, ok := s.(string)
+			if !ok {
+				return nil, false
+			}
+			list = append(list, s)
+		}
+		return list, true
+	}
+	return nil, false
+}
+
+// failure turns what the library returned into an *Error, with what the
+// recorder saw where the library's error is silent.
+func (c *Client) failure(ctx, reqCtx context.Context, req Request, rec *recorder, err error, now time.Time) *Error {
+	var urlErr *url.Error
+	var refused *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &urlErr):
+		return c.networkError(ctx, reqCtx, req, urlErr)
+	case rec.readErr != nil:
+		return c.networkError(ctx, reqCtx, req, rec.readErr)
+	case errors.As(err, &refused):
+		return refusal(refused, newRedactor(req), now)
+	case rec.status != 0:
+		return unreadable(rec, newRedactor(req), err)
+	default:
+		// The library refused to build the request; validate lets through
+		// nothing it would refuse, so this is a bug worth its own words.
+		return invalidInput(newRedactor(req).clean("the token request could not be built: " + err.Error()))
+	}
+}
+
+// refusal is the *Error for an answer with an error status, or a 2xx
+// carrying an RFC 6749 §5.2 error code.
+func refusal(re *oauth2.RetrieveError, red *redactor, now time.Time) *Error {
+	resp := re.Response
+	// A token in the body is a secret too, whatever the status.
+	red.addTokensIn(re.Body)
+	kind, code := classify(resp.StatusCode, red.cleanCode(re.ErrorCode))
+	e := &Error{Kind: kind, Code: code, StatusCode: resp.StatusCode,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	switch {
+	case re.ErrorDescription != "":
+		e.Description = red.clean(re.ErrorDescription)
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		if loc := resp.Header.Get("Location"); loc != "" {
 			e.Description = red.clean("redirected to " + redirectTarget(loc))
 		}
-	case !isJSON && len(resp.body) > 0:
-		e.Description = red.clean("the body is not an OAuth2 error response" + contentTypeNote(resp.header, red))
+	case re.ErrorCode == "" && len(re.Body) > 0:
+		e.Description = red.clean("the body is not an OAuth2 error response" + contentTypeNote(resp.Header, red))
 	}
+	return e
+}
+
+// unreadable is the *Error for a 2xx the library could not make a token of:
+// cut off, not JSON, a field of the wrong type, no access_token. The
+// library's words say which; they hold no part of the body but a character
+// or a value it could not read, and are cleaned like any server text.
+func unreadable(rec *recorder, red *redactor, err error) *Error {
+	e := &Error{Kind: Terminal, Code: codeInvalidResponse, StatusCode: rec.status}
+	if rec.truncated {
+		e.Description = fmt.Sprintf("the response is larger than %d bytes", maxBodySize)
+		return e
+	}
+	e.Description = red.clean(strings.TrimPrefix(err.Error(), "oauth2: ") + contentTypeNote(rec.header, red))
 	return e
 }
 
@@ -133,76 +174,6 @@ func contentTypeNote(h http.Header, red *redactor) string {
 	return ` (Content-Type "` + truncate(red.clean(ct), 100) + `")`
 }
 
-// stringField returns a JSON string member of an object, if it is one.
-func stringField(fields map[string]json.RawMessage, name string) (string, bool) {
-	raw, ok := fields[name]
-	if !ok {
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
-// parseExpiresIn accepts a positive number of seconds, as a JSON number or
-// as a string holding a decimal ("3600"), which some servers send. Anything
-// else counts as absent.
-func parseExpiresIn(raw json.RawMessage) (time.Duration, bool) {
-	text := string(raw)
-	if strings.HasPrefix(text, `"`) {
-		if err := json.Unmarshal(raw, &text); err != nil || !isDecimal(strings.TrimSpace(text)) {
-			return 0, false
-		}
-		text = strings.TrimSpace(text)
-	}
-	secs, err := strconv.ParseFloat(text, 64)
-	if err != nil || !(secs > 0) {
-		return 0, false
-	}
-	secs = min(secs, maxExpiresIn)
-	d := time.Duration(secs * float64(time.Second))
-	return d, d > 0
-}
-
-// isDecimal accepts digits with an optional fraction, and nothing that
-// strconv.ParseFloat would also take (hex, "Inf", exponents, signs).
-func isDecimal(s string) bool {
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	return allDigits(intPart) && (!hasFrac || allDigits(frac))
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// parseScope reads the granted scopes: a space-separated string per RFC 6749,
-// or a list of strings, which some servers send. Anything else counts as
-// absent, and the requested scopes are assumed.
-func parseScope(raw json.RawMessage) ([]string, bool) {
-	if raw == nil || string(raw) == "null" {
-		return nil, false
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return strings.Fields(s), true
-	}
-	var list []string
-	if err := json.Unmarshal(raw, &list); err == nil && list != nil {
-		return list, true
-	}
-	return nil, false
-}
-
 // parseRetryAfter reads Retry-After as delta-seconds or an HTTP-date
 // (RFC 9110 §10.2.3), relative to now; 0 when absent or unreadable.
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -221,4 +192,16 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		d = at.Sub(now)
 	}
 	return min(max(d, 0), maxRetryAfter)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -46,7 +46,7 @@ func (c *Client) httpClient(req Request) (*http.Client, *Error) {
 	}
 	t := defaultTransport().(*http.Transport)
 	t.TLSClientConfig = cfg
-	hc := &http.Client{Timeout: c.http.Timeout, Transport: t, CheckRedirect: c.http.CheckRedirect}
+	hc := &http.Client{Transport: t, CheckRedirect: c.http.CheckRedirect}
 	if c.tls.clients == nil {
 		c.tls.clients = map[[sha256.Size]byte]*http.Client{}
 	}
