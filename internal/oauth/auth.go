@@ -6,7 +6,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// authStyle is where golang.org/x/oauth2 puts the credentials for method.
+// authStyle is where golang.org/x/oauth2 puts the credentials for method:
+// the form body for a post or an assertion (client_id beside it, and no
+// secret, since there is none), else the Basic header.
 // Never the library's auto-detection: it sends the secret a second time
 // after any failure, a 503 or a timeout included, and guesses again after
 // every restart. Auto is ours (exchange), and both of its attempts name
@@ -14,7 +16,7 @@ import (
 // encoding, as RFC 6749 §2.3.1 asks, so servers that decode them (Keycloak
 // among them) see a '%', '+' or ':' as sent.
 func authStyle(method AuthMethod) oauth2.AuthStyle {
-	if method == AuthPost {
+	if method == AuthPost || method == AuthPrivateKeyJWT {
 		return oauth2.AuthStyleInParams
 	}
 	return oauth2.AuthStyleInHeader

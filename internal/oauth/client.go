@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -121,6 +122,9 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 // exchange is Exchange for one request of its own.
 func (c *Client) exchange(ctx context.Context, req Request) (*Token, error) {
 	method := req.method()
+	if method == AuthAuto && req.PrivateKey != nil {
+		method = AuthPrivateKeyJWT
+	}
 	if method != AuthAuto {
 		return result(c.attempt(ctx, req, method))
 	}
@@ -154,11 +158,23 @@ func validate(req Request) *Error {
 		return invalidInput("the token URL must not hold credentials")
 	case req.ClientID == "":
 		return invalidInput("the client id is empty")
-	case req.ClientSecret == "":
+	case req.ClientSecret != "" && req.PrivateKey != nil:
+		return invalidInput("the client has both a secret and a private key; give one")
+	case req.ClientSecret == "" && req.PrivateKey == nil:
 		return invalidInput("the client secret is empty")
 	}
-	switch req.method() {
-	case AuthAuto, AuthBasic, AuthPost:
+	switch m := req.method(); {
+	case m == AuthAuto:
+		return nil
+	case m == AuthBasic || m == AuthPost:
+		if req.PrivateKey != nil {
+			return invalidInput(fmt.Sprintf("%s needs a client secret, and the client has a private key: use PrivateKeyJWT or Auto", m))
+		}
+		return nil
+	case m == AuthPrivateKeyJWT:
+		if req.PrivateKey == nil {
+			return invalidInput("PrivateKeyJWT needs a private key, and the client has a secret: use ClientSecretBasic, ClientSecretPost or Auto")
+		}
 		return nil
 	default:
 		return invalidInput(fmt.Sprintf("unknown client auth method %q", truncate(string(req.AuthMethod), 40)))
@@ -191,20 +207,34 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 		Scopes:       req.Scopes,
 		AuthStyle:    authStyle(method),
 	}
+	red := newRedactor(req)
+	cfg.EndpointParams = url.Values{}
 	if req.Audience != "" {
-		cfg.EndpointParams = url.Values{"audience": {req.Audience}}
+		cfg.EndpointParams.Set("audience", req.Audience)
+	}
+	if method == AuthPrivateKeyJWT {
+		// Signed per attempt, so that no jti is ever sent twice.
+		assertion, err := c.clientAssertion(req)
+		if err != nil {
+			return nil, invalidInput("the client assertion could not be signed: " + err.Error())
+		}
+		cfg.EndpointParams.Set("client_assertion_type", jwtBearer)
+		cfg.EndpointParams.Set("client_assertion", assertion)
+		// Until it expires the assertion is as good as the key; its
+		// signature alone would make it again.
+		red.add(assertion, assertion[strings.LastIndexByte(assertion, '.')+1:])
 	}
 	tok, err := cfg.Token(context.WithValue(reqCtx, oauth2.HTTPClient, rec.client(hc)))
 	arrived := c.clock.Now()
 	if err != nil {
-		return nil, c.failure(ctx, reqCtx, req, rec, err, arrived)
+		return nil, c.failure(ctx, reqCtx, req, red, rec, err, arrived)
 	}
 	return newToken(tok, req, arrived, c.defaultLifetime), nil
 }
 
 // networkError describes a request that got no (complete) answer. The text
 // of a *url.Error is not used as is: it quotes the URL, userinfo included.
-func (c *Client) networkError(ctx, reqCtx context.Context, req Request, err error) *Error {
+func (c *Client) networkError(ctx, reqCtx context.Context, req Request, red *redactor, err error) *Error {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
@@ -224,7 +254,7 @@ func (c *Client) networkError(ctx, reqCtx context.Context, req Request, err erro
 		return &Error{
 			Kind:        Terminal,
 			Code:        codeTLSError,
-			Description: newRedactor(req).clean("the token server's certificate is not trusted: " + err.Error()),
+			Description: red.clean("the token server's certificate is not trusted: " + err.Error()),
 			cause:       err,
 		}
 	default:
@@ -233,7 +263,7 @@ func (c *Client) networkError(ctx, reqCtx context.Context, req Request, err erro
 	return &Error{
 		Kind:        Transient,
 		Code:        codeNetworkError,
-		Description: newRedactor(req).clean("POST " + displayURL(req.TokenURL) + ": " + what),
+		Description: red.clean("POST " + displayURL(req.TokenURL) + ": " + what),
 		cause:       err,
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 )
@@ -583,7 +585,15 @@ func TestInvalidInput(t *testing.T) {
 		{"credentials in URL", func(r *oauth.Request) { r.TokenURL = strings.Replace(r.TokenURL, "://", "://svc:s@", 1) }},
 		{"empty client id", func(r *oauth.Request) { r.ClientID = "" }},
 		{"empty secret", func(r *oauth.Request) { r.ClientSecret = "" }},
-		{"unknown method", func(r *oauth.Request) { r.AuthMethod = "PrivateKeyJWT" }},
+		{"unknown method", func(r *oauth.Request) { r.AuthMethod = "TLSClientAuth" }},
+		{"PrivateKeyJWT without a key", func(r *oauth.Request) { r.AuthMethod = oauth.AuthPrivateKeyJWT }},
+		{"a secret and a key", func(r *oauth.Request) { r.PrivateKey = signingKeys()[jose.ES256] }},
+		{"ClientSecretBasic with a key", func(r *oauth.Request) {
+			r.ClientSecret, r.PrivateKey, r.AuthMethod = "", signingKeys()[jose.ES256], oauth.AuthBasic
+		}},
+		{"ClientSecretPost with a key", func(r *oauth.Request) {
+			r.ClientSecret, r.PrivateKey, r.AuthMethod = "", signingKeys()[jose.ES256], oauth.AuthPost
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

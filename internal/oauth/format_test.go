@@ -1,10 +1,13 @@
 package oauth_test
 
 import (
+	"crypto/ecdsa"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 )
@@ -44,6 +47,23 @@ func TestRequestFormat(t *testing.T) {
 	}
 	if got := fmt.Sprint(oauth.Request{}); !strings.Contains(got, `ClientSecret: ""`) {
 		t.Errorf("an empty secret shows as %s, want it visibly empty", got)
+	}
+}
+
+func TestRequestFormatHidesThePrivateKey(t *testing.T) {
+	key := signingKeys()[jose.ES256].(*ecdsa.PrivateKey)
+	req := oauth.Request{TokenURL: "https://auth.example.com/oauth/token", ClientID: "svc-client", PrivateKey: key, KeyID: "k1"}
+	secret := key.D.Text(16)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X"} {
+		for _, v := range []any{req, &req} {
+			got := fmt.Sprintf(verb, v)
+			if strings.Contains(got, secret) || strings.Contains(got, key.D.String()) {
+				t.Errorf("Sprintf(%s) = %s shows the private key", verb, got)
+			}
+		}
+	}
+	if got := fmt.Sprint(req); !strings.Contains(got, `PrivateKey: "[redacted]", KeyID: "k1"`) {
+		t.Errorf("%s does not say a key is set", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"crypto"
 	"fmt"
 	"net/url"
 	"strings"
@@ -19,6 +20,10 @@ const (
 	AuthBasic AuthMethod = "ClientSecretBasic"
 	// AuthPost sends client_id and client_secret in the form body.
 	AuthPost AuthMethod = "ClientSecretPost"
+	// AuthPrivateKeyJWT sends client_id and an assertion signed with
+	// Request.PrivateKey in the form body (RFC 7523 §2.2). Auto means this
+	// for a request with a private key.
+	AuthPrivateKeyJWT AuthMethod = "PrivateKeyJWT"
 )
 
 // Request is one client-credentials exchange.
@@ -26,9 +31,16 @@ const (
 // It formats (String, GoString, and every fmt verb) without the client
 // secret, so it can be logged as is.
 type Request struct {
-	TokenURL     string
-	ClientID     string
+	TokenURL string
+	ClientID string
+	// ClientSecret or PrivateKey authenticates the client, never both.
 	ClientSecret string
+	// PrivateKey signs a private_key_jwt assertion; KeyID, when set, is its
+	// kid header. AssertionAudience is the assertion's aud: the issuer when
+	// it is known, else "" for the token URL.
+	PrivateKey        crypto.Signer
+	KeyID             string
+	AssertionAudience string
 	// Scopes are sent space-joined as scope; none means the client's
 	// default scopes.
 	Scopes []string
@@ -52,14 +64,14 @@ const redacted = "[redacted]"
 
 // String describes the request without the client secret.
 func (r Request) String() string {
-	return fmt.Sprintf("oauth.Request{TokenURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q}",
-		displayURL(r.TokenURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret))
+	return fmt.Sprintf("oauth.Request{TokenURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q, PrivateKey: %q, KeyID: %q}",
+		displayURL(r.TokenURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID)
 }
 
 // GoString is String in Go syntax, for %#v.
 func (r Request) GoString() string {
-	return fmt.Sprintf("oauth.Request{TokenURL:%#v, ClientID:%#v, ClientSecret:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
-		displayURL(r.TokenURL), r.ClientID, hidden(r.ClientSecret), r.Scopes, r.Audience, string(r.AuthMethod))
+	return fmt.Sprintf("oauth.Request{TokenURL:%#v, ClientID:%#v, ClientSecret:%#v, PrivateKey:%#v, KeyID:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
+		displayURL(r.TokenURL), r.ClientID, hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID, r.Scopes, r.Audience, string(r.AuthMethod))
 }
 
 // Format keeps fmt from printing the fields itself, which it would do for
@@ -74,6 +86,14 @@ func (r Request) method() AuthMethod {
 		return AuthAuto
 	}
 	return r.AuthMethod
+}
+
+// hiddenKey says whether a private key is set without showing it.
+func hiddenKey(k crypto.Signer) string {
+	if k == nil {
+		return ""
+	}
+	return redacted
 }
 
 // hidden says whether a secret is set without showing it.

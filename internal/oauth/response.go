@@ -94,22 +94,22 @@ func grantedScopes(v any) ([]string, bool) {
 
 // failure turns what the library returned into an *Error, with what the
 // recorder saw where the library's error is silent.
-func (c *Client) failure(ctx, reqCtx context.Context, req Request, rec *recorder, err error, now time.Time) *Error {
+func (c *Client) failure(ctx, reqCtx context.Context, req Request, red *redactor, rec *recorder, err error, now time.Time) *Error {
 	var urlErr *url.Error
 	var refused *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &urlErr):
-		return c.networkError(ctx, reqCtx, req, urlErr)
+		return c.networkError(ctx, reqCtx, req, red, urlErr)
 	case rec.readErr != nil:
-		return c.networkError(ctx, reqCtx, req, rec.readErr)
+		return c.networkError(ctx, reqCtx, req, red, rec.readErr)
 	case errors.As(err, &refused):
-		return refusal(refused, newRedactor(req), now)
+		return refusal(refused, red, now)
 	case rec.status != 0:
-		return unreadable(rec, newRedactor(req), err)
+		return unreadable(rec, red, err)
 	default:
 		// The library refused to build the request; validate lets through
 		// nothing it would refuse, so this is a bug worth its own words.
-		return invalidInput(newRedactor(req).clean("the token request could not be built: " + err.Error()))
+		return invalidInput(red.clean("the token request could not be built: " + err.Error()))
 	}
 }
 

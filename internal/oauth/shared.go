@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/binary"
 	"sync"
 	"time"
@@ -116,6 +117,15 @@ func shareKey(req Request) [sha256.Size]byte {
 	_ = binary.Write(h, binary.BigEndian, uint64(len(req.Scopes)))
 	for _, s := range req.Scopes {
 		field([]byte(s))
+	}
+	for _, s := range []string{req.KeyID, req.AssertionAudience} {
+		field([]byte(s))
+	}
+	if req.PrivateKey != nil {
+		// The public half names the key; requests signed by other keys of
+		// the same client must not share a token.
+		der, _ := x509.MarshalPKIXPublicKey(req.PrivateKey.Public())
+		field(der)
 	}
 	field(req.CAPEM)
 	if req.InsecureSkipVerify {

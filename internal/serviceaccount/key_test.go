@@ -162,6 +162,8 @@ func TestKeyFormattingRedactsSecret(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"client_id":"ci","client_secret":"s"}`), "")
+	f.Add(keyFileWith(jsonString(pkcs8(p256Key)), ""), "")
+	f.Add(keyFileWith(jwkJSON(edKey, "k"), `,"client_secret":"s"`), "")
 	f.Add([]byte(`{"client_id":1}`), "k")
 	f.Add([]byte("\xef\xbb\xbf{}"), "")
 	f.Add([]byte(`[`), "service-account.json")
@@ -171,8 +173,8 @@ func FuzzParse(f *testing.F) {
 		data := map[string][]byte{DefaultKey: raw, "k": raw, ClientIDKey: raw, ClientSecretKey: raw}
 		k, err := Parse(data, dataKey)
 		if err == nil {
-			if k.ClientID == "" || k.ClientSecret == "" {
-				t.Fatalf("Parse accepted a key without id or secret: %v", k)
+			if k.ClientID == "" || (k.ClientSecret == "") == (k.PrivateKey == nil) {
+				t.Fatalf("Parse accepted a key without an id, or without exactly one of secret and private key: %v", k)
 			}
 			return
 		}

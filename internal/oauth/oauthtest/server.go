@@ -5,6 +5,7 @@
 package oauthtest
 
 import (
+	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -52,6 +53,11 @@ type Client struct {
 	// Methods are the accepted auth methods, "basic" and "post"; nil means
 	// both. Another method is refused like a wrong secret.
 	Methods []string
+	// PublicKey, when set, makes this a private_key_jwt client: it must
+	// send a client assertion signed by the matching private key, with kid
+	// KeyID when KeyID is set (see checkAssertion), and has no secret.
+	PublicKey crypto.PublicKey
+	KeyID     string
 	// BadSecretCode is the error for a wrong secret: "" means 401
 	// invalid_client; another code, such as "unauthorized_client" to mimic
 	// Keycloak, is sent with 400.
@@ -94,6 +100,8 @@ type Server struct {
 	issued    []string
 	tokens    map[string]issuedToken
 	serial    uint64
+	// jtis are the assertion ids seen, until their assertions expire.
+	jtis map[string]time.Time
 }
 
 type issuedToken struct {
@@ -148,6 +156,7 @@ func newServer() *Server {
 		clock:     clock.RealClock{},
 		perClient: make(map[string]int),
 		tokens:    make(map[string]issuedToken),
+		jtis:      make(map[string]time.Time),
 	}
 	_, _ = rand.Read(s.key) // never fails (crypto/rand panics instead)
 	return s
@@ -275,12 +284,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // credentials returns the client id, secret and auth method of a token
-// request: "basic", "post", "both" (the id is then the Basic one) or "" when
-// there are none.
+// request: "basic", "post", "private_key_jwt" (a client assertion in the
+// form), "both" (the id is then the Basic one) or "" when there are none.
 func credentials(r *http.Request) (id, secret, method string) {
 	user, pass, basic := r.BasicAuth()
 	post := r.PostForm.Has("client_id") || r.PostForm.Has("client_secret")
 	switch {
+	case r.PostForm.Has("client_assertion") && !basic && !r.PostForm.Has("client_secret"):
+		return r.PostForm.Get("client_id"), "", "private_key_jwt"
 	case basic && post:
 		return formDecode(user), "", "both"
 	case basic:
@@ -328,7 +339,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return
 	}
-	if secret != client.Secret || (client.Methods != nil && !slices.Contains(client.Methods, method)) {
+	if client.PublicKey != nil || method == "private_key_jwt" {
+		// Keycloak answers every assertion it does not accept with 400.
+		if err := s.checkAssertionLocked(client, r); err != nil {
+			WriteError(w, http.StatusBadRequest, "invalid_client", err.Error())
+			return
+		}
+	} else if secret != client.Secret || (client.Methods != nil && !slices.Contains(client.Methods, method)) {
 		if client.BadSecretCode == "" || client.BadSecretCode == "invalid_client" {
 			if method == "basic" {
 				w.Header().Set("WWW-Authenticate", `Basic realm="oauthtest"`)
