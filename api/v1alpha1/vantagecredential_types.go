@@ -5,7 +5,7 @@ import (
 )
 
 // ClientAuthMethod says how the client authenticates to the token endpoint.
-// +kubebuilder:validation:Enum=Auto;ClientSecretBasic;ClientSecretPost
+// +kubebuilder:validation:Enum=Auto;ClientSecretBasic;ClientSecretPost;PrivateKeyJWT
 type ClientAuthMethod string
 
 const (
@@ -16,6 +16,9 @@ const (
 	ClientAuthBasic ClientAuthMethod = "ClientSecretBasic"
 	// ClientAuthPost sends client_id and client_secret in the form body.
 	ClientAuthPost ClientAuthMethod = "ClientSecretPost"
+	// ClientAuthPrivateKeyJWT sends client_id and a JWT signed with the
+	// key's private_key (RFC 7523); Auto means this for such a key.
+	ClientAuthPrivateKeyJWT ClientAuthMethod = "PrivateKeyJWT"
 )
 
 // CreationPolicy says who owns the target Secret.
@@ -237,9 +240,10 @@ type VantageCredentialSpec struct {
 	// +kubebuilder:validation:MaxLength=2048
 	Audience *string `json:"audience,omitempty"`
 
-	// clientAuthMethod says how the client authenticates: Auto (HTTP Basic,
-	// then the form body once if the server refuses the client),
-	// ClientSecretBasic or ClientSecretPost. Default Auto.
+	// clientAuthMethod says how the client authenticates: Auto (for a
+	// client secret HTTP Basic, then the form body once if the server
+	// refuses the client; for a private key PrivateKeyJWT),
+	// ClientSecretBasic, ClientSecretPost or PrivateKeyJWT. Default Auto.
 	// +optional
 	// +kubebuilder:default=Auto
 	ClientAuthMethod *ClientAuthMethod `json:"clientAuthMethod,omitempty"`

@@ -1,7 +1,12 @@
 package controller
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -57,6 +62,30 @@ func saSecret(ns, name string, data map[string]string) *corev1.Secret {
 
 func keyFile(id, secret string) map[string]string {
 	b, err := json.Marshal(map[string]string{"client_id": id, "client_secret": secret})
+	Expect(err).NotTo(HaveOccurred())
+	return map[string]string{"service-account.json": string(b)}
+}
+
+// testKeys are EC private keys for private_key_jwt clients, made once.
+var testKeys = func() []*ecdsa.PrivateKey {
+	keys := make([]*ecdsa.PrivateKey, 2)
+	for i := range keys {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		keys[i] = k
+	}
+	return keys
+}()
+
+// privateKeyFile is a key file for a private_key_jwt client: the PEM of key
+// and its key id.
+func privateKeyFile(id string, key *ecdsa.PrivateKey, kid string) map[string]string {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	Expect(err).NotTo(HaveOccurred())
+	b, err := json.Marshal(map[string]string{"client_id": id, "key_id": kid,
+		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))})
 	Expect(err).NotTo(HaveOccurred())
 	return map[string]string{"service-account.json": string(b)}
 }

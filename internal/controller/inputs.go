@@ -2,6 +2,7 @@ package controller
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -72,6 +73,8 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 			TokenURL:     tokenURL,
 			ClientID:     key.ClientID,
 			ClientSecret: key.ClientSecret,
+			PrivateKey:   key.PrivateKey,
+			KeyID:        key.KeyID,
 			Scopes:       normalizeScopes(spec.Scopes),
 			Audience:     ptr.Deref(spec.Audience, ""),
 			AuthMethod:   oauth.AuthMethod(ptr.Deref(spec.ClientAuthMethod, vantagev1alpha1.ClientAuthAuto)),
@@ -87,14 +90,24 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 // fingerprint hashes what the token and the data are made of. The target
 // Secret carries it, and that Secret holds a token anyway, so the hash of
 // the client secret in it reveals nothing a reader could not use directly.
+// A private key is named by its public half.
 func (in *inputs) fingerprint() string {
+	var publicKey []byte
+	if k := in.request.PrivateKey; k != nil {
+		publicKey, _ = x509.MarshalPKIXPublicKey(k.Public())
+	}
 	b, _ := json.Marshal(struct {
 		TokenURL, ClientID, ClientSecret, Audience, APIURL, Organization string
 		Scopes                                                           []string
 		Templates                                                        map[string]string
+		// Left out when empty, so credentials with a client secret keep
+		// the hash they had before private keys came, and an upgrade
+		// requests no new tokens.
+		KeyID     string `json:",omitempty"`
+		PublicKey []byte `json:",omitempty"`
 	}{
 		in.request.TokenURL, in.request.ClientID, in.request.ClientSecret, in.request.Audience, in.apiURL, in.organization,
-		in.request.Scopes, in.templates,
+		in.request.Scopes, in.templates, in.request.KeyID, publicKey,
 	})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

@@ -60,7 +60,32 @@ var _ = Describe("resolveInputs", func() {
 			s.Target = &vantagev1alpha1.TargetSpec{CreationPolicy: ptr.To(vantagev1alpha1.CreationPolicyOrphan)}
 		}, false),
 		Entry("suspend", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) { s.Suspend = ptr.To(true) }, false),
+		Entry("a private key for the secret", func(_ *vantagev1alpha1.VantageCredentialSpec, k *serviceaccount.Key) {
+			k.ClientSecret, k.PrivateKey = "", testKeys[0]
+		}, true),
 	)
+
+	It("tells private keys apart by their public half, and key ids apart", func() {
+		hash := func(mutate func(*serviceaccount.Key)) string {
+			k := serviceaccount.Key{ClientID: "id", PrivateKey: testKeys[0], KeyID: "k1"}
+			mutate(&k)
+			in, p := resolveInputs(&vantagev1alpha1.VantageCredentialSpec{}, k, DefaultEndpoints)
+			Expect(p).To(BeNil())
+			Expect(in.request.PrivateKey).To(BeIdenticalTo(k.PrivateKey))
+			Expect(in.request.KeyID).To(Equal(k.KeyID))
+			return in.hash
+		}
+		base := hash(func(*serviceaccount.Key) {})
+		Expect(hash(func(k *serviceaccount.Key) { k.PrivateKey = testKeys[1] })).NotTo(Equal(base))
+		Expect(hash(func(k *serviceaccount.Key) { k.KeyID = "k2" })).NotTo(Equal(base))
+		Expect(hash(func(*serviceaccount.Key) {})).To(Equal(base))
+	})
+
+	It("keeps the hash a secret client had before private keys, so an upgrade requests no tokens", func() {
+		// The hash of these inputs as the operator computed it at 44dd86c.
+		in, _ := resolveInputs(&vantagev1alpha1.VantageCredentialSpec{Scopes: []string{"a", "b"}}, key, DefaultEndpoints)
+		Expect(in.hash).To(Equal("b50007b35884420db5d4363bde3d94800c66a4392d0972583903ab2c34d74c3a"))
+	})
 
 	DescribeTable("refuses what the CRD cannot see",
 		func(k serviceaccount.Key, spec *vantagev1alpha1.VantageCredentialSpec, reason, msg string) {
