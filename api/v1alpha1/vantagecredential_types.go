@@ -21,6 +21,18 @@ const (
 	ClientAuthPrivateKeyJWT ClientAuthMethod = "PrivateKeyJWT"
 )
 
+// ScopeDelimiter says how the scopes are joined in the token request.
+// +kubebuilder:validation:Enum=Space;Comma
+type ScopeDelimiter string
+
+const (
+	// ScopeDelimiterSpace joins scopes with spaces, as RFC 6749 §3.3 says.
+	ScopeDelimiterSpace ScopeDelimiter = "Space"
+	// ScopeDelimiterComma joins them with commas, the form Vantage's API
+	// documentation shows (scope=jobs:read,clusters:read).
+	ScopeDelimiterComma ScopeDelimiter = "Comma"
+)
+
 // CreationPolicy says who owns the target Secret.
 // +kubebuilder:validation:Enum=Owner;Orphan;Merge
 type CreationPolicy string
@@ -198,6 +210,7 @@ type TargetSpec struct {
 }
 
 // VantageCredentialSpec defines the desired state of VantageCredential.
+// +kubebuilder:validation:XValidation:rule="!(has(self.scopeDelimiter) && self.scopeDelimiter == 'Comma' && has(self.scopes) && self.scopes.exists(s, s.contains(',')))",message="with scopeDelimiter Comma no scope may contain a comma: the token server could not tell the scopes apart"
 type VantageCredentialSpec struct {
 	// serviceAccountSecretRef names the Secret holding the Vantage
 	// service-account key (client_id and client_secret).
@@ -213,6 +226,12 @@ type VantageCredentialSpec struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	// +kubebuilder:validation:items:Pattern=`^[!#-\[\]-~]+$`
 	Scopes []string `json:"scopes,omitempty"`
+
+	// scopeDelimiter joins the scopes in the token request: Space (RFC
+	// 6749, the default) or Comma (scope=jobs:read,clusters:read, as
+	// Vantage's API documentation shows).
+	// +optional
+	ScopeDelimiter *ScopeDelimiter `json:"scopeDelimiter,omitempty"`
 
 	// tokenURL is the OAuth2 token endpoint. Overrides token_url from the key.
 	// Default https://auth.vantage.omnivector.solutions/oauth/token.

@@ -213,6 +213,11 @@ func (in *VantageCredentialSpec) DeepCopyInto(out *VantageCredentialSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.ScopeDelimiter != nil {
+		in, out := &in.ScopeDelimiter, &out.ScopeDelimiter
+		*out = new(ScopeDelimiter)
+		**out = **in
+	}
 	if in.TokenURL != nil {
 		in, out := &in.TokenURL, &out.TokenURL
 		*out = new(string)

@@ -76,6 +76,7 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 			PrivateKey:   key.PrivateKey,
 			KeyID:        key.KeyID,
 			Scopes:       normalizeScopes(spec.Scopes),
+			CommaScopes:  ptr.Deref(spec.ScopeDelimiter, vantagev1alpha1.ScopeDelimiterSpace) == vantagev1alpha1.ScopeDelimiterComma,
 			Audience:     ptr.Deref(spec.Audience, ""),
 			AuthMethod:   oauth.AuthMethod(ptr.Deref(spec.ClientAuthMethod, vantagev1alpha1.ClientAuthAuto)),
 		},
@@ -100,14 +101,15 @@ func (in *inputs) fingerprint() string {
 		TokenURL, ClientID, ClientSecret, Audience, APIURL, Organization string
 		Scopes                                                           []string
 		Templates                                                        map[string]string
-		// Left out when empty, so credentials with a client secret keep
-		// the hash they had before private keys came, and an upgrade
-		// requests no new tokens.
-		KeyID     string `json:",omitempty"`
-		PublicKey []byte `json:",omitempty"`
+		// Left out when empty, so credentials that use none of these keep
+		// the hash they had before they came, and an upgrade requests no
+		// new tokens.
+		KeyID       string `json:",omitempty"`
+		PublicKey   []byte `json:",omitempty"`
+		CommaScopes bool   `json:",omitempty"`
 	}{
 		in.request.TokenURL, in.request.ClientID, in.request.ClientSecret, in.request.Audience, in.apiURL, in.organization,
-		in.request.Scopes, in.templates, in.request.KeyID, publicKey,
+		in.request.Scopes, in.templates, in.request.KeyID, publicKey, in.request.CommaScopes,
 	})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

@@ -60,6 +60,12 @@ var _ = Describe("resolveInputs", func() {
 			s.Target = &vantagev1alpha1.TargetSpec{CreationPolicy: ptr.To(vantagev1alpha1.CreationPolicyOrphan)}
 		}, false),
 		Entry("suspend", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) { s.Suspend = ptr.To(true) }, false),
+		Entry("comma-joined scopes", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) {
+			s.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiterComma)
+		}, true),
+		Entry("space-joined scopes said aloud", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) {
+			s.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiterSpace)
+		}, false),
 		Entry("a private key for the secret", func(_ *vantagev1alpha1.VantageCredentialSpec, k *serviceaccount.Key) {
 			k.ClientSecret, k.PrivateKey = "", testKeys[0]
 		}, true),

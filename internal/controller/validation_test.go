@@ -81,8 +81,15 @@ var _ = Describe("CRD validation", func() {
 			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Data: map[string]string{"my token": "x"}}}
 		}, "data keys must be valid Secret keys"),
 		Entry("an unknown auth method", func(c *vantagev1alpha1.VantageCredential) {
-			c.Spec.ClientAuthMethod = ptr.To(vantagev1alpha1.ClientAuthMethod("PrivateKeyJWT"))
-		}, `supported values: "Auto", "ClientSecretBasic", "ClientSecretPost"`),
+			c.Spec.ClientAuthMethod = ptr.To(vantagev1alpha1.ClientAuthMethod("TLSClientAuth"))
+		}, `supported values: "Auto", "ClientSecretBasic", "ClientSecretPost", "PrivateKeyJWT"`),
+		Entry("an unknown scope delimiter", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiter("Semicolon"))
+		}, `supported values: "Space", "Comma"`),
+		Entry("a scope holding a comma, with commas joining the scopes", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiterComma)
+			c.Spec.Scopes = []string{"jobs:read", "a,b"}
+		}, "with scopeDelimiter Comma no scope may contain a comma"),
 		Entry("an unknown creation policy", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.Target = &vantagev1alpha1.TargetSpec{CreationPolicy: ptr.To(vantagev1alpha1.CreationPolicy("Replace"))}
 		}, `supported values: "Owner", "Orphan", "Merge"`),
@@ -106,6 +113,7 @@ var _ = Describe("CRD validation", func() {
 		c.Spec.APIURL = ptr.To("https://api.vantage.omnivector.solutions")
 		c.Spec.RefreshBefore = parseDuration("10m")
 		c.Spec.Target = &vantagev1alpha1.TargetSpec{Name: ptr.To("ci-runner-token")}
+		c.Spec.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiterComma)
 		Expect(k8sClient.Create(ctx, c)).To(Succeed())
 		got := getCredential(ns, "v")
 		Expect(*got.Spec.ClientAuthMethod).To(Equal(vantagev1alpha1.ClientAuthAuto))

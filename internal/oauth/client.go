@@ -209,6 +209,11 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 	}
 	red := newRedactor(req)
 	cfg.EndpointParams = url.Values{}
+	if req.CommaScopes && len(req.Scopes) > 0 {
+		// The library joins Scopes with spaces only.
+		cfg.Scopes = nil
+		cfg.EndpointParams.Set("scope", strings.Join(req.Scopes, ","))
+	}
 	if req.Audience != "" {
 		cfg.EndpointParams.Set("audience", req.Audience)
 	}

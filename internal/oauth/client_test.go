@@ -202,6 +202,7 @@ func TestScopesAndAudience(t *testing.T) {
 		scopes    []string
 		audience  string
 		granted   func([]string) []string
+		comma     bool
 		wantScope string // the form's scope; "-" for absent
 		wantGrant []string
 		wantNoAud bool
@@ -210,6 +211,8 @@ func TestScopesAndAudience(t *testing.T) {
 		{name: "narrowed by server", scopes: []string{"a", "b"}, granted: func([]string) []string { return []string{"a"} }, wantScope: "a b", wantGrant: []string{"a"}, wantNoAud: true},
 		{name: "absent from response", scopes: []string{"a", "b"}, granted: func([]string) []string { return nil }, wantScope: "a b", wantGrant: []string{"a", "b"}, wantNoAud: true},
 		{name: "none requested", wantScope: "-", wantNoAud: true},
+		{name: "comma-joined", scopes: []string{"jobs:read", "clusters:read"}, comma: true, wantScope: "jobs:read,clusters:read", wantGrant: []string{"jobs:read", "clusters:read"}, wantNoAud: true},
+		{name: "comma-joined, none requested", comma: true, wantScope: "-", wantNoAud: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +224,7 @@ func TestScopesAndAudience(t *testing.T) {
 				return false
 			})
 			req := f.request("svc", "s3cret-value", oauth.AuthBasic)
-			req.Scopes, req.Audience = tt.scopes, tt.audience
+			req.Scopes, req.Audience, req.CommaScopes = tt.scopes, tt.audience, tt.comma
 			tok, err := f.client.Exchange(context.Background(), req)
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)

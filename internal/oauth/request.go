@@ -41,9 +41,11 @@ type Request struct {
 	PrivateKey        crypto.Signer
 	KeyID             string
 	AssertionAudience string
-	// Scopes are sent space-joined as scope; none means the client's
-	// default scopes.
-	Scopes []string
+	// Scopes are sent space-joined as scope, or comma-joined with
+	// CommaScopes (the form Vantage's API documentation shows); none
+	// means the client's default scopes.
+	Scopes      []string
+	CommaScopes bool
 	// Audience is sent as audience when non-empty.
 	Audience string
 	// AuthMethod "" means AuthAuto.

@@ -38,7 +38,7 @@ func newToken(t *oauth2.Token, req Request, now time.Time, defaultLifetime time.
 	} else {
 		tok.Expiry, tok.LifetimeSource = now.Add(defaultLifetime), LifetimeDefault
 	}
-	if granted, ok := grantedScopes(t.Extra("scope")); ok {
+	if granted, ok := grantedScopes(t.Extra("scope"), req.CommaScopes); ok {
 		tok.Scopes = granted
 	} else {
 		tok.Scopes = slices.Clone(req.Scopes)
@@ -72,11 +72,15 @@ func expiresIn(v any) (time.Duration, bool) {
 }
 
 // grantedScopes reads the granted scopes: a space-separated string per
-// RFC 6749, or a list of strings, which some servers send. Anything else
-// counts as absent, and the requested scopes are assumed.
-func grantedScopes(v any) ([]string, bool) {
+// RFC 6749 (commas separate too when the request used them), or a list of
+// strings, which some servers send. Anything else counts as absent, and
+// the requested scopes are assumed.
+func grantedScopes(v any, comma bool) ([]string, bool) {
 	switch v := v.(type) {
 	case string:
+		if comma {
+			return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }), true
+		}
 		return strings.Fields(v), true
 	case []any:
 		list := make([]string, 0, len(v))

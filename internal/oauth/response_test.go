@@ -52,20 +52,24 @@ func TestExpiresIn(t *testing.T) {
 func TestGrantedScopes(t *testing.T) {
 	tests := []struct {
 		raw    any
+		comma  bool
 		want   []string
 		wantOK bool
 	}{
-		{"a b", []string{"a", "b"}, true},
-		{" a  b ", []string{"a", "b"}, true},
-		{"", []string{}, true},
-		{[]any{"a", "b"}, []string{"a", "b"}, true},
-		{[]any{}, []string{}, true},
-		{[]any{"a", 7.0}, nil, false},
-		{7.0, nil, false},
-		{nil, nil, false},
+		{"a,b c", true, []string{"a", "b", "c"}, true},
+		{"a,b", false, []string{"a,b"}, true},
+		{"", true, []string{}, true},
+		{"a b", false, []string{"a", "b"}, true},
+		{" a  b ", false, []string{"a", "b"}, true},
+		{"", false, []string{}, true},
+		{[]any{"a", "b"}, false, []string{"a", "b"}, true},
+		{[]any{}, false, []string{}, true},
+		{[]any{"a", 7.0}, false, nil, false},
+		{7.0, false, nil, false},
+		{nil, false, nil, false},
 	}
 	for _, tt := range tests {
-		got, ok := grantedScopes(tt.raw)
+		got, ok := grantedScopes(tt.raw, tt.comma)
 		if !slices.Equal(got, tt.want) || ok != tt.wantOK || ok && got == nil {
 			t.Errorf("grantedScopes(%#v) = %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.wantOK)
 		}

@@ -131,6 +131,9 @@ func shareKey(req Request) [sha256.Size]byte {
 	if req.InsecureSkipVerify {
 		h.Write([]byte{1})
 	}
+	if req.CommaScopes {
+		h.Write([]byte{2})
+	}
 	var key [sha256.Size]byte
 	copy(key[:], h.Sum(nil))
 	return key

@@ -356,7 +356,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, client.BadSecretCode, "Invalid client credentials")
 		return
 	}
-	requested := strings.Fields(r.PostForm.Get("scope"))
+	// Space-joined as RFC 6749 says, or comma-joined as Vantage documents.
+	requested := strings.FieldsFunc(r.PostForm.Get("scope"), func(c rune) bool { return c == ' ' || c == ',' })
 	for _, scope := range requested {
 		if client.AllowedScopes != nil && !slices.Contains(client.AllowedScopes, scope) {
 			WriteError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope %q is not allowed for this client", scope))

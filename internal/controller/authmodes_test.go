@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -100,3 +101,30 @@ var _ = Describe("a private-key service account (private_key_jwt)", func() {
 			ptr.To(vantagev1alpha1.ClientAuthPrivateKeyJWT), ReasonTokenRequestRejected, "PrivateKeyJWT needs a private key"),
 	)
 })
+
+var _ = Describe("scopeDelimiter Comma", func() {
+	It("sends the scopes comma-joined, as Vantage documents, and reads the grant back", func() {
+		ns := newNamespace()
+		id := newClient("s3cret", func(c *oauthtest.Client) { c.AllowedScopes = []string{"jobs:read", "clusters:read"} })
+		var sent string
+		tokenSrv.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
+			if r.PostForm.Get("client_id") == id || basicUser(r) == id {
+				sent = r.PostForm.Get("scope")
+			}
+			return false
+		})
+		DeferCleanup(func() { tokenSrv.Intercept(nil) })
+		saSecret(ns, "sa", keyFile(id, "s3cret"))
+		newCredential(ns, "c", "sa", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiterComma)
+		})
+		cred := waitReady(ns, "c")
+		Expect(sent).To(Equal("clusters:read,jobs:read"))
+		Expect(cred.Status.GrantedScopes).To(ConsistOf("jobs:read", "clusters:read"))
+	})
+})
+
+func basicUser(r *http.Request) string {
+	user, _, _ := r.BasicAuth()
+	return user
+}
