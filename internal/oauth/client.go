@@ -237,9 +237,10 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 	return newToken(tok, req, arrived, c.defaultLifetime), nil
 }
 
-// networkError describes a request that got no (complete) answer. The text
-// of a *url.Error is not used as is: it quotes the URL, userinfo included.
-func (c *Client) networkError(ctx, reqCtx context.Context, req Request, red *redactor, err error) *Error {
+// networkError describes a request that got no (complete) answer; sent
+// says which, such as "POST <token URL>". The text of a *url.Error is not
+// used as is: it quotes the URL, userinfo included.
+func (c *Client) networkError(ctx, reqCtx context.Context, sent string, red *redactor, err error) *Error {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
@@ -268,7 +269,7 @@ func (c *Client) networkError(ctx, reqCtx context.Context, req Request, red *red
 	return &Error{
 		Kind:        Transient,
 		Code:        codeNetworkError,
-		Description: red.clean("POST " + displayURL(req.TokenURL) + ": " + what),
+		Description: red.clean(sent + ": " + what),
 		cause:       err,
 	}
 }

@@ -67,14 +67,22 @@ type Error struct {
 	// cause lets errors.Is see context.Canceled and the like. It is never an
 	// error whose text could hold a credential (a *url.Error is unwrapped).
 	cause error
+	// api says the request went to the Vantage API (Check), not to the
+	// token endpoint.
+	api bool
 }
 
 // Error says what happened and what the user can do about it.
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.StatusCode != 0 {
+	switch {
+	case e.api && e.StatusCode != 0:
+		fmt.Fprintf(&b, "Vantage API answered %d %s", e.StatusCode, e.Code)
+	case e.api:
+		fmt.Fprintf(&b, "Vantage API request failed (%s)", e.Code)
+	case e.StatusCode != 0:
 		fmt.Fprintf(&b, "token endpoint answered %d %s", e.StatusCode, e.Code)
-	} else {
+	default:
 		fmt.Fprintf(&b, "token request failed (%s)", e.Code)
 	}
 	if e.Description != "" {
@@ -97,6 +105,9 @@ func IsTerminal(err error) bool {
 
 // hint is the part of the message a user can act on.
 func (e *Error) hint() string {
+	if e.api {
+		return e.apiHint()
+	}
 	if e.Kind == Transient {
 		switch {
 		case e.StatusCode == http.StatusTooManyRequests || e.Code == codeRateLimited:
@@ -137,6 +148,20 @@ func (e *Error) hint() string {
 		return "there is no token endpoint at this address: check the token URL"
 	default:
 		return "the token server refused the request: check the token URL and the client's configuration on the token server"
+	}
+}
+
+// apiHint is hint for a check against the Vantage API.
+func (e *Error) apiHint() string {
+	switch {
+	case e.Kind == Transient:
+		return "the Vantage API is failing or unreachable, will retry"
+	case e.Code == CodeInvalidToken:
+		return "the credential is not valid for this API: check the key or the client, and the API URL"
+	case e.Code == CodeNoAuthTest:
+		return "check the API URL"
+	default:
+		return "check the API URL: it must be the Vantage API, such as https://api.vantage.omnivector.solutions"
 	}
 }
 

@@ -103,9 +103,9 @@ func (c *Client) failure(ctx, reqCtx context.Context, req Request, red *redactor
 	var refused *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &urlErr):
-		return c.networkError(ctx, reqCtx, req, red, urlErr)
+		return c.networkError(ctx, reqCtx, "POST "+displayURL(req.TokenURL), red, urlErr)
 	case rec.readErr != nil:
-		return c.networkError(ctx, reqCtx, req, red, rec.readErr)
+		return c.networkError(ctx, reqCtx, "POST "+displayURL(req.TokenURL), red, rec.readErr)
 	case errors.As(err, &refused):
 		return refusal(refused, red, now)
 	case rec.status != 0:

@@ -101,7 +101,8 @@ type Server struct {
 	tokens    map[string]issuedToken
 	serial    uint64
 	// jtis are the assertion ids seen, until their assertions expire.
-	jtis map[string]time.Time
+	jtis    map[string]time.Time
+	apiKeys map[string]APIKey
 }
 
 type issuedToken struct {
@@ -439,7 +440,12 @@ func (s *Server) authTest(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	issued, ok := s.tokens[token]
 	now := s.clock.Now()
+	keyAnswer, isKey := s.apiKeyAnswerLocked(token, now)
 	s.mu.Unlock()
+	if isKey && strings.EqualFold(scheme, "Bearer") {
+		writeJSON(w, http.StatusOK, keyAnswer)
+		return
+	}
 	if !strings.EqualFold(scheme, "Bearer") || !ok || !now.Before(issued.expiry) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		WriteError(w, http.StatusUnauthorized, "invalid_token", "The access token provided is invalid")
