@@ -94,6 +94,7 @@ type Server struct {
 	issued    []string
 	tokens    map[string]issuedToken
 	serial    uint64
+	discovery discovery
 }
 
 type issuedToken struct {
@@ -242,7 +243,7 @@ func (s *Server) ResetCounts() {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	isToken := r.URL.Path == TokenPath
+	isToken := r.URL.Path == TokenPath || r.URL.Path == KeycloakTokenPath
 	if isToken {
 		_ = r.ParseForm() // a malformed body is refused below as a missing grant_type
 	}
@@ -260,7 +261,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case TokenPath:
+	case TokenPath, KeycloakTokenPath:
 		s.token(w, r)
 	case AuthTestPath:
 		s.authTest(w, r)
@@ -270,7 +271,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, st)
 	default:
-		WriteError(w, http.StatusNotFound, "invalid_request", "no such endpoint")
+		s.serveDiscovery(w, r)
 	}
 }
 
