@@ -64,6 +64,7 @@ type Client struct {
 	shared          sharedExchanges
 	userAgent       string
 	methods         methodMemory
+	discovery       discoveries
 }
 
 var _ Exchanger = (*Client)(nil)
