@@ -94,7 +94,7 @@ type discoveryCall struct {
 	done     chan struct{}
 	provider *Provider
 	err      *Error
-	// waiters is how many callers wait for this call, the first included.
+	// waiters is how many callers joined this call, the first included.
 	waiters int
 }
 
@@ -104,8 +104,8 @@ type discoveryCall struct {
 // The document's issuer must equal req.ExpectedIssuer, or req.IssuerURL
 // when that is empty, exactly: no normalization, so a trailing slash on one
 // side and not the other is a mismatch. Both specifications require the
-// exact value, and a lenient comparison would accept a document that
-// another tenant on the same host serves.
+// identical value (OIDC Discovery §4.3, RFC 8414 §3.3), and users can
+// name the one to accept in ExpectedIssuer rather than have us guess.
 //
 // This package enforces no host allowlist. The caller must check
 // req.IssuerURL against it before calling, and the returned TokenEndpoint
