@@ -65,6 +65,7 @@ type Client struct {
 	shared          sharedExchanges
 	userAgent       string
 	methods         methodMemory
+	discovery       discoveries
 }
 
 var _ Exchanger = (*Client)(nil)

@@ -119,6 +119,8 @@ func (e *Error) hint() string {
 			return "the token endpoint could not be reached, will retry"
 		case e.StatusCode == http.StatusRequestTimeout:
 			return "the token server timed out, will retry"
+		case e.Code == codeDiscoveryFailed:
+			return "the issuer's discovery document could not be read, will retry: check spec.issuerURL if this persists"
 		default:
 			return "the token server is failing or unavailable, will retry"
 		}
@@ -138,6 +140,14 @@ func (e *Error) hint() string {
 		return "the endpoint does not offer the client-credentials grant: check that the token URL is the server's token endpoint"
 	case codeInvalidResponse:
 		return "the answer is not an OAuth2 token response: check that the token URL is the server's token endpoint"
+	case codeIssuerMismatch:
+		return "the discovery document names another issuer: set spec.expectedIssuer to the issuer it names if this server is the one meant, or correct spec.issuerURL"
+	case codeInvalidDiscovery:
+		return "the issuer's discovery document names an unusable token endpoint: fix the token server's configuration, or set spec.tokenURL instead of spec.issuerURL"
+	case codeAuthMethodUnsupported:
+		return "the token server does not list this client auth method: set spec.clientAuthMethod to one it lists, or enable the method for the client on the token server"
+	case codeTLSError:
+		return "trust the server's CA with spec.tls.caBundleRef, or fix the server's certificate"
 	}
 	switch {
 	case e.StatusCode >= 300 && e.StatusCode < 400:

@@ -47,7 +47,7 @@ func (s *Server) checkAssertionLocked(client Client, r *http.Request) error {
 	switch {
 	case claims.Issuer != client.ID || claims.Subject != client.ID:
 		return errors.New("the client assertion's iss and sub must be the client id")
-	case !slices.ContainsFunc(claims.Audience, func(a string) bool { return a == tokenURL || a == s.srv.URL+"/realms/vantage" }):
+	case !slices.ContainsFunc(claims.Audience, func(a string) bool { return a == tokenURL || a == s.IssuerURL() }):
 		return fmt.Errorf("the client assertion's aud %q names neither this token endpoint nor its issuer", claims.Audience)
 	case claims.Expiry == nil || !now.Before(claims.Expiry.Time()):
 		return errors.New("the client assertion has expired")

@@ -101,8 +101,9 @@ type Server struct {
 	tokens    map[string]issuedToken
 	serial    uint64
 	// jtis are the assertion ids seen, until their assertions expire.
-	jtis    map[string]time.Time
-	apiKeys map[string]APIKey
+	jtis      map[string]time.Time
+	apiKeys   map[string]APIKey
+	discovery discovery
 }
 
 type issuedToken struct {
@@ -252,7 +253,7 @@ func (s *Server) ResetCounts() {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	isToken := r.URL.Path == TokenPath
+	isToken := r.URL.Path == TokenPath || r.URL.Path == KeycloakTokenPath
 	if isToken {
 		_ = r.ParseForm() // a malformed body is refused below as a missing grant_type
 	}
@@ -270,7 +271,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case TokenPath:
+	case TokenPath, KeycloakTokenPath:
 		s.token(w, r)
 	case AuthTestPath:
 		s.authTest(w, r)
@@ -280,7 +281,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, st)
 	default:
-		WriteError(w, http.StatusNotFound, "invalid_request", "no such endpoint")
+		s.serveDiscovery(w, r)
 	}
 }
 
