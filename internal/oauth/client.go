@@ -122,6 +122,21 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 
 // exchange is Exchange for one request of its own.
 func (c *Client) exchange(ctx context.Context, req Request) (*Token, error) {
+	req, e := c.resolve(ctx, req)
+	if e != nil {
+		return nil, e
+	}
+	tok, err := c.authenticate(ctx, req)
+	if req.IssuerURL != "" && IsStatus(err, http.StatusNotFound) {
+		// The token endpoint moved: the next attempt reads where to.
+		c.InvalidateDiscovery(req.IssuerURL)
+	}
+	return tok, err
+}
+
+// authenticate sends the request with its auth method, or with Auto's
+// methods in turn.
+func (c *Client) authenticate(ctx context.Context, req Request) (*Token, error) {
 	method := req.method()
 	if method == AuthAuto && req.PrivateKey != nil {
 		method = AuthPrivateKeyJWT
@@ -150,13 +165,19 @@ func result(tok *Token, e *Error) (*Token, error) {
 }
 
 // validate refuses requests that cannot succeed, before any secret is sent.
+// An issuer URL is checked by Discover.
 func validate(req Request) *Error {
 	u, err := url.Parse(req.TokenURL)
 	switch {
+	case req.IssuerURL != "" && req.TokenURL != "":
+		return invalidInput("the request names both a token URL and an issuer URL; give one")
+	case req.IssuerURL != "":
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return invalidInput(fmt.Sprintf("the token URL %q is not an absolute http or https URL", displayURL(req.TokenURL)))
 	case u.User != nil:
 		return invalidInput("the token URL must not hold credentials")
+	}
+	switch {
 	case req.ClientID == "":
 		return invalidInput("the client id is empty")
 	case req.ClientSecret != "" && req.PrivateKey != nil:
@@ -235,7 +256,9 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 	if err != nil {
 		return nil, c.failure(ctx, reqCtx, req, red, rec, err, arrived)
 	}
-	return newToken(tok, req, arrived, c.defaultLifetime), nil
+	t := newToken(tok, req, arrived, c.defaultLifetime)
+	t.TokenURL = req.TokenURL
+	return t, nil
 }
 
 // networkError describes a request that got no (complete) answer; sent

@@ -97,6 +97,12 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
+// IsStatus says whether err is an *Error for an answer with this status.
+func IsStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == status
+}
+
 // IsTerminal says whether err is an *Error that retrying cannot fix.
 func IsTerminal(err error) bool {
 	var e *Error

@@ -27,7 +27,7 @@ func TestRequestFormat(t *testing.T) {
 		{"%v", []string{"svc-client", "https://auth.example.com/oauth/token", "jobs:read", "Auto", `ClientSecret: "[redacted]"`}},
 		{"%+v", []string{"svc-client", "[redacted]"}},
 		{"%s", []string{"svc-client", "[redacted]"}},
-		{"%#v", []string{`oauth.Request{TokenURL:"https://auth.example.com/oauth/token", ClientID:"svc-client", ClientSecret:"[redacted]"`, `Scopes:[]string{"jobs:read"}`, `AuthMethod:""`}},
+		{"%#v", []string{`oauth.Request{TokenURL:"https://auth.example.com/oauth/token", IssuerURL:"", ClientID:"svc-client", ClientSecret:"[redacted]"`, `Scopes:[]string{"jobs:read"}`, `AuthMethod:""`}},
 		{"%q", []string{`"oauth.Request{`}},
 		{"%d", []string{"%!d(oauth.Request)"}},
 		{"%x", []string{"%!x(oauth.Request)"}},

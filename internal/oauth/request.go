@@ -31,7 +31,16 @@ const (
 // It formats (String, GoString, and every fmt verb) without the client
 // secret, so it can be logged as is.
 type Request struct {
-	TokenURL string
+	// TokenURL is the token endpoint; or IssuerURL names an issuer whose
+	// discovery document says where it is and which auth methods it takes
+	// (ExpectedIssuer, when set, is the issuer the document must name).
+	TokenURL       string
+	IssuerURL      string
+	ExpectedIssuer string
+	// AllowURL, when set, is asked about the issuer URL and the discovered
+	// token endpoint before anything is sent to them; an error refuses the
+	// URL with CodeTokenURLNotAllowed.
+	AllowURL func(url string) error
 	ClientID string
 	// ClientSecret or PrivateKey authenticates the client, never both.
 	ClientSecret string
@@ -66,14 +75,14 @@ const redacted = "[redacted]"
 
 // String describes the request without the client secret.
 func (r Request) String() string {
-	return fmt.Sprintf("oauth.Request{TokenURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q, PrivateKey: %q, KeyID: %q}",
-		displayURL(r.TokenURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID)
+	return fmt.Sprintf("oauth.Request{TokenURL: %q, IssuerURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q, PrivateKey: %q, KeyID: %q}",
+		displayURL(r.TokenURL), displayURL(r.IssuerURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID)
 }
 
 // GoString is String in Go syntax, for %#v.
 func (r Request) GoString() string {
-	return fmt.Sprintf("oauth.Request{TokenURL:%#v, ClientID:%#v, ClientSecret:%#v, PrivateKey:%#v, KeyID:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
-		displayURL(r.TokenURL), r.ClientID, hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID, r.Scopes, r.Audience, string(r.AuthMethod))
+	return fmt.Sprintf("oauth.Request{TokenURL:%#v, IssuerURL:%#v, ClientID:%#v, ClientSecret:%#v, PrivateKey:%#v, KeyID:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
+		displayURL(r.TokenURL), displayURL(r.IssuerURL), r.ClientID, hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID, r.Scopes, r.Audience, string(r.AuthMethod))
 }
 
 // Format keeps fmt from printing the fields itself, which it would do for

@@ -118,7 +118,7 @@ func shareKey(req Request) [sha256.Size]byte {
 	for _, s := range req.Scopes {
 		field([]byte(s))
 	}
-	for _, s := range []string{req.KeyID, req.AssertionAudience} {
+	for _, s := range []string{req.KeyID, req.AssertionAudience, req.IssuerURL, req.ExpectedIssuer} {
 		field([]byte(s))
 	}
 	if req.PrivateKey != nil {

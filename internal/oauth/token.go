@@ -36,6 +36,9 @@ type Token struct {
 	// Scopes are the granted scopes: the response's scope split on spaces,
 	// or the requested scopes when the response has none (RFC 6749 §5.1).
 	Scopes []string
+	// TokenURL is the endpoint that issued the token: the request's, or
+	// the one discovery named.
+	TokenURL string
 }
 
 // String describes the token without the access token.
