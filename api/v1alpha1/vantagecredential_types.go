@@ -211,6 +211,8 @@ type TargetSpec struct {
 
 // VantageCredentialSpec defines the desired state of VantageCredential.
 // +kubebuilder:validation:XValidation:rule="!(has(self.scopeDelimiter) && self.scopeDelimiter == 'Comma' && has(self.scopes) && self.scopes.exists(s, s.contains(',')))",message="with scopeDelimiter Comma no scope may contain a comma: the token server could not tell the scopes apart"
+// +kubebuilder:validation:XValidation:rule="!(has(self.tokenURL) && has(self.issuerURL))",message="set tokenURL or issuerURL, not both: issuerURL discovers the token endpoint"
+// +kubebuilder:validation:XValidation:rule="!has(self.expectedIssuer) || has(self.issuerURL)",message="expectedIssuer needs issuerURL: it names the issuer that issuerURL's discovery document may name instead"
 type VantageCredentialSpec struct {
 	// serviceAccountSecretRef names the Secret holding the Vantage
 	// service-account key (client_id and client_secret).
@@ -239,6 +241,24 @@ type VantageCredentialSpec struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || (self.startsWith('http://') && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="tokenURL must be an https URL (http only to localhost, 127.0.0.1 or [::1]), such as https://auth.vantage.omnivector.solutions/oauth/token"
 	TokenURL *string `json:"tokenURL,omitempty"`
+
+	// issuerURL is an OIDC issuer, such as
+	// https://keycloak.example/realms/vantage: the token endpoint and the
+	// auth methods it takes are read from its discovery document
+	// (/.well-known/openid-configuration, else RFC 8414's). Overrides
+	// issuer_url from the key. Not with tokenURL.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || (self.startsWith('http://') && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="issuerURL must be an https URL (http only to localhost, 127.0.0.1 or [::1]), such as https://keycloak.example/realms/vantage"
+	IssuerURL *string `json:"issuerURL,omitempty"`
+
+	// expectedIssuer is the issuer the discovery document must name when
+	// it is not issuerURL itself: Keycloak reached through an in-cluster
+	// URL names its public one. Only with issuerURL.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	ExpectedIssuer *string `json:"expectedIssuer,omitempty"`
 
 	// apiURL is the Vantage API written as VANTAGE_API_URL. Overrides api_url
 	// from the key. Default https://api.vantage.omnivector.solutions.
@@ -336,6 +356,11 @@ type VantageCredentialStatus struct {
 	// targetSecretName is the Secret holding the token.
 	// +optional
 	TargetSecretName string `json:"targetSecretName,omitempty"`
+
+	// tokenURL is the token endpoint the last token came from: spec.tokenURL
+	// or the key's, or the one the issuer's discovery document named.
+	// +optional
+	TokenURL string `json:"tokenURL,omitempty"`
 
 	// lastHandledRefreshRequest is the last value of the
 	// vantage.omnivector.solutions/refresh-requested-at annotation acted on.

@@ -223,6 +223,16 @@ func (in *VantageCredentialSpec) DeepCopyInto(out *VantageCredentialSpec) {
 		*out = new(string)
 		**out = **in
 	}
+	if in.IssuerURL != nil {
+		in, out := &in.IssuerURL, &out.IssuerURL
+		*out = new(string)
+		**out = **in
+	}
+	if in.ExpectedIssuer != nil {
+		in, out := &in.ExpectedIssuer, &out.ExpectedIssuer
+		*out = new(string)
+		**out = **in
+	}
 	if in.APIURL != nil {
 		in, out := &in.APIURL, &out.APIURL
 		*out = new(string)

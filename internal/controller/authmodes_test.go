@@ -1,10 +1,14 @@
 package controller
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
+	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -127,4 +131,127 @@ var _ = Describe("scopeDelimiter Comma", func() {
 func basicUser(r *http.Request) string {
 	user, _, _ := r.BasicAuth()
 	return user
+}
+
+var _ = Describe("an issuer (OIDC discovery)", func() {
+	var ns, realm string
+	BeforeEach(func() {
+		ns = newNamespace()
+		realm = "realm-" + ns // an issuer of its own: no discovery cached from another test
+	})
+
+	// count counts the requests to a path of this test's realm.
+	count := func() func(suffix string) int {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		tokenSrv.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[r.URL.Path]++
+			return false
+		})
+		DeferCleanup(func() { tokenSrv.Intercept(nil) })
+		return func(suffix string) int {
+			mu.Lock()
+			defer mu.Unlock()
+			return seen["/realms/"+realm+suffix]
+		}
+	}
+
+	It("gets its token from the discovered endpoint, with one discovery however many refreshes", func() {
+		id := newClient("s3cret", func(c *oauthtest.Client) { c.Lifetime = 4 * time.Second })
+		requests := count()
+		saSecret(ns, "sa", keyFile(id, "s3cret"))
+		newCredential(ns, "c", "sa", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.IssuerURL = ptr.To(tokenSrv.RealmIssuerURL(realm))
+		})
+		waitReady(ns, "c")
+		Eventually(func() int { return requests("/protocol/openid-connect/token") }, timeout, interval).Should(BeNumerically(">=", 3),
+			"refreshed twice more")
+		Expect(requests("/.well-known/openid-configuration")).To(Equal(1))
+	})
+
+	DescribeTable("a discovery that cannot serve says why, as its fault deserves, and sends no secret",
+		func(fault func(w http.ResponseWriter, r *http.Request) bool, spec func(*vantagev1alpha1.VantageCredentialSpec), reason string, stalled bool, words string) {
+			id := newClient(faultSecret)
+			var mu sync.Mutex
+			tokenRequests := 0
+			tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+				if !strings.HasPrefix(r.URL.Path, "/realms/"+realm) && !strings.HasSuffix(r.URL.Path, "/realms/"+realm) {
+					return false
+				}
+				if strings.HasSuffix(r.URL.Path, "/token") {
+					mu.Lock()
+					tokenRequests++
+					mu.Unlock()
+				}
+				return fault(w, r)
+			})
+			DeferCleanup(func() { tokenSrv.Intercept(nil) })
+			saSecret(ns, "sa", keyFile(id, faultSecret))
+			newCredential(ns, "c", "sa", func(c *vantagev1alpha1.VantageCredential) {
+				c.Spec.IssuerURL = ptr.To(tokenSrv.RealmIssuerURL(realm))
+				if spec != nil {
+					spec(&c.Spec)
+				}
+			})
+			Eventually(condition(ns, "c", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + reason))
+			cred := getCredential(ns, "c")
+			ready := meta.FindStatusCondition(cred.Status.Conditions, vantagev1alpha1.ConditionReady)
+			Expect(ready.Message).To(ContainSubstring(words))
+			Expect(condition(ns, "c", vantagev1alpha1.ConditionStalled)() == "True/"+reason).To(Equal(stalled))
+			mu.Lock()
+			defer mu.Unlock()
+			Expect(tokenRequests).To(BeZero())
+			Expect(ready.Message + logs.String()).NotTo(ContainSubstring(faultSecret))
+		},
+		Entry("the issuer answers 503", func(w http.ResponseWriter, _ *http.Request) bool {
+			oauthtest.WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "starting")
+			return true
+		}, nil, ReasonDiscoveryFailed, false, "503"),
+		Entry("the document names another issuer", func(w http.ResponseWriter, r *http.Request) bool {
+			return writeDiscovery(w, r, "https://sso.example/realms/vantage", "")
+		}, nil, ReasonIssuerMismatch, true, "https://sso.example/realms/vantage"),
+		Entry("the document's token endpoint is off the allowlist", func(w http.ResponseWriter, r *http.Request) bool {
+			return writeDiscovery(w, r, "", "https://evil.example/token")
+		}, nil, ReasonTokenURLNotAllowed, true, `not to "evil.example"`),
+		Entry("the document lists no method the client has", func(w http.ResponseWriter, r *http.Request) bool {
+			return writeDiscovery(w, r, "", "", "tls_client_auth")
+		}, nil, ReasonAuthMethodUnsupported, true, "supports only tls_client_auth"),
+	)
+
+	It("accepts another advertised issuer that expectedIssuer names", func() {
+		id := newClient("s3cret")
+		tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/realms/"+realm+"/.well-known/openid-configuration") {
+				return writeDiscovery(w, r, "https://sso.example/realms/vantage", "")
+			}
+			return false
+		})
+		DeferCleanup(func() { tokenSrv.Intercept(nil) })
+		saSecret(ns, "sa", keyFile(id, "s3cret"))
+		newCredential(ns, "c", "sa", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.IssuerURL = ptr.To(tokenSrv.RealmIssuerURL(realm))
+			c.Spec.ExpectedIssuer = ptr.To("https://sso.example/realms/vantage")
+		})
+		waitReady(ns, "c")
+	})
+})
+
+// writeDiscovery answers a discovery request of the realm in r's path with
+// a document naming issuer (default the realm's), tokenURL (default its
+// token endpoint) and methods (default none listed).
+func writeDiscovery(w http.ResponseWriter, r *http.Request, issuer, tokenURL string, methods ...string) bool {
+	realmPath, ok := strings.CutSuffix(r.URL.Path, "/.well-known/openid-configuration")
+	if !ok {
+		return false
+	}
+	base := tokenSrv.URL() + realmPath
+	doc := map[string]any{"issuer": cmp.Or(issuer, base), "token_endpoint": cmp.Or(tokenURL, base+"/protocol/openid-connect/token")}
+	if methods != nil {
+		doc["token_endpoint_auth_methods_supported"] = methods
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(doc)
+	return true
 }

@@ -135,3 +135,18 @@ func checkEndpoint(raw string) error {
 		return fmt.Errorf("%q must use https", raw)
 	}
 }
+
+// allowDiscovered is the oauth.Request's AllowURL: the issuer and the token
+// endpoint its discovery document names obey the same rules as a token URL
+// in the spec (https, or http to loopback) and --allowed-token-hosts, so a
+// discovery document cannot send a client secret where a spec could not.
+func (e Endpoints) allowDiscovered(raw string) error {
+	if err := checkEndpoint(raw); err != nil {
+		return err
+	}
+	if !e.tokenHostAllowed(raw) {
+		return fmt.Errorf("this operator sends client secrets only to %s, not to %q: ask the cluster administrators to add the host to --allowed-token-hosts",
+			strings.Join(e.AllowedTokenHosts, ", "), hostOf(raw))
+	}
+	return nil
+}

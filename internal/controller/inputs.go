@@ -41,23 +41,21 @@ type inputs struct {
 // resolveInputs combines the spec, the key and the defaults, in that order
 // of precedence.
 func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccount.Key, e Endpoints) (*inputs, *problem) {
-	tokenURL := firstNonEmpty(ptr.Deref(spec.TokenURL, ""), key.TokenURL)
-	if tokenURL == "" && key.IssuerURL != "" {
-		return nil, &problem{ReasonInvalidKey,
-			"the key names issuer_url but no token_url, and OIDC discovery is not supported yet: set spec.tokenURL (for Keycloak <issuer>/protocol/openid-connect/token) or token_url in the key", true}
-	}
-	tokenURL = firstNonEmpty(tokenURL, e.TokenURL)
+	tokenURL, issuerURL, source := tokenEndpoint(spec, key, e)
 	apiURL := firstNonEmpty(ptr.Deref(spec.APIURL, ""), key.APIURL, e.APIURL)
 	// The spec's URLs are checked by the CRD; the key's only here.
-	for _, u := range []struct{ field, value string }{{"token_url", tokenURL}, {"api_url", apiURL}} {
+	for _, u := range []struct{ field, value string }{{"token_url", tokenURL}, {"issuer_url", issuerURL}, {"api_url", apiURL}} {
+		if u.value == "" {
+			continue
+		}
 		if err := checkEndpoint(u.value); err != nil {
 			return nil, &problem{ReasonInvalidKey, fmt.Sprintf("%s in the key: %v", u.field, err), true}
 		}
 	}
-	if !e.tokenHostAllowed(tokenURL) {
+	if u := firstNonEmpty(tokenURL, issuerURL); !e.tokenHostAllowed(u) {
 		return nil, &problem{ReasonTokenURLNotAllowed, fmt.Sprintf(
-			"this operator sends client secrets only to %s, not to %q (the token URL %s): use an allowed token endpoint, or ask the cluster administrators to add the host to --allowed-token-hosts",
-			strings.Join(e.AllowedTokenHosts, ", "), hostOf(tokenURL), tokenURLSource(spec, key)), true}
+			"this operator sends client secrets only to %s, not to %q (%s): use an allowed token endpoint, or ask the cluster administrators to add the host to --allowed-token-hosts",
+			strings.Join(e.AllowedTokenHosts, ", "), hostOf(u), source), true}
 	}
 
 	var templates map[string]string
@@ -70,15 +68,18 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 
 	in := &inputs{
 		request: oauth.Request{
-			TokenURL:     tokenURL,
-			ClientID:     key.ClientID,
-			ClientSecret: key.ClientSecret,
-			PrivateKey:   key.PrivateKey,
-			KeyID:        key.KeyID,
-			Scopes:       normalizeScopes(spec.Scopes),
-			CommaScopes:  ptr.Deref(spec.ScopeDelimiter, vantagev1alpha1.ScopeDelimiterSpace) == vantagev1alpha1.ScopeDelimiterComma,
-			Audience:     ptr.Deref(spec.Audience, ""),
-			AuthMethod:   oauth.AuthMethod(ptr.Deref(spec.ClientAuthMethod, vantagev1alpha1.ClientAuthAuto)),
+			TokenURL:       tokenURL,
+			IssuerURL:      issuerURL,
+			ExpectedIssuer: ptr.Deref(spec.ExpectedIssuer, ""),
+			AllowURL:       e.allowDiscovered,
+			ClientID:       key.ClientID,
+			ClientSecret:   key.ClientSecret,
+			PrivateKey:     key.PrivateKey,
+			KeyID:          key.KeyID,
+			Scopes:         normalizeScopes(spec.Scopes),
+			CommaScopes:    ptr.Deref(spec.ScopeDelimiter, vantagev1alpha1.ScopeDelimiterSpace) == vantagev1alpha1.ScopeDelimiterComma,
+			Audience:       ptr.Deref(spec.Audience, ""),
+			AuthMethod:     oauth.AuthMethod(ptr.Deref(spec.ClientAuthMethod, vantagev1alpha1.ClientAuthAuto)),
 		},
 		apiURL:       apiURL,
 		organization: firstNonEmpty(ptr.Deref(spec.Organization, ""), key.Organization),
@@ -104,12 +105,14 @@ func (in *inputs) fingerprint() string {
 		// Left out when empty, so credentials that use none of these keep
 		// the hash they had before they came, and an upgrade requests no
 		// new tokens.
-		KeyID       string `json:",omitempty"`
-		PublicKey   []byte `json:",omitempty"`
-		CommaScopes bool   `json:",omitempty"`
+		KeyID                     string `json:",omitempty"`
+		PublicKey                 []byte `json:",omitempty"`
+		CommaScopes               bool   `json:",omitempty"`
+		IssuerURL, ExpectedIssuer string `json:",omitempty"`
 	}{
 		in.request.TokenURL, in.request.ClientID, in.request.ClientSecret, in.request.Audience, in.apiURL, in.organization,
 		in.request.Scopes, in.templates, in.request.KeyID, publicKey, in.request.CommaScopes,
+		in.request.IssuerURL, in.request.ExpectedIssuer,
 	})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -126,15 +129,22 @@ func normalizeScopes(scopes []string) []string {
 	return slices.Compact(out)
 }
 
-// tokenURLSource says where the token URL came from, for messages.
-func tokenURLSource(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccount.Key) string {
+// tokenEndpoint is where tokens come from: a token URL, or an issuer to
+// discover it from, the first set of spec.tokenURL, spec.issuerURL, the
+// key's token_url, its issuer_url, and the operator's default. source says
+// which, for messages.
+func tokenEndpoint(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccount.Key, e Endpoints) (tokenURL, issuerURL, source string) {
 	switch {
 	case ptr.Deref(spec.TokenURL, "") != "":
-		return "in spec.tokenURL"
+		return *spec.TokenURL, "", "the token URL in spec.tokenURL"
+	case ptr.Deref(spec.IssuerURL, "") != "":
+		return "", *spec.IssuerURL, "the issuer in spec.issuerURL"
 	case key.TokenURL != "":
-		return "in the key's token_url"
+		return key.TokenURL, "", "the token URL in the key's token_url"
+	case key.IssuerURL != "":
+		return "", key.IssuerURL, "the issuer in the key's issuer_url"
 	default:
-		return "the operator's default"
+		return e.TokenURL, "", "the operator's default token URL"
 	}
 }
 

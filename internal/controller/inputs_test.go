@@ -66,6 +66,12 @@ var _ = Describe("resolveInputs", func() {
 		Entry("space-joined scopes said aloud", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) {
 			s.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiterSpace)
 		}, false),
+		Entry("an issuer instead of a token URL", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) {
+			s.IssuerURL = ptr.To("https://kc.example/realms/vantage")
+		}, true),
+		Entry("an expected issuer", func(s *vantagev1alpha1.VantageCredentialSpec, _ *serviceaccount.Key) {
+			s.IssuerURL, s.ExpectedIssuer = ptr.To("https://kc.example/realms/vantage"), ptr.To("https://sso.example/realms/vantage")
+		}, true),
 		Entry("a private key for the secret", func(_ *vantagev1alpha1.VantageCredentialSpec, k *serviceaccount.Key) {
 			k.ClientSecret, k.PrivateKey = "", testKeys[0]
 		}, true),
@@ -107,8 +113,12 @@ var _ = Describe("resolveInputs", func() {
 			&vantagev1alpha1.VantageCredentialSpec{}, ReasonInvalidKey, "token_url in the key"),
 		Entry("api_url with another scheme", serviceaccount.Key{ClientID: "i", ClientSecret: "s", APIURL: "ftp://api"},
 			&vantagev1alpha1.VantageCredentialSpec{}, ReasonInvalidKey, "must use https"),
-		Entry("issuer_url alone", serviceaccount.Key{ClientID: "i", ClientSecret: "s", IssuerURL: "https://kc/realms/vantage"},
-			&vantagev1alpha1.VantageCredentialSpec{}, ReasonInvalidKey, "OIDC discovery is not supported yet"),
+		Entry("issuer_url over plain http to a remote host", serviceaccount.Key{ClientID: "i", ClientSecret: "s", IssuerURL: "http://kc/realms/vantage"},
+			&vantagev1alpha1.VantageCredentialSpec{}, ReasonInvalidKey, "issuer_url in the key"),
+		Entry("issuer host not allowed", key, &vantagev1alpha1.VantageCredentialSpec{IssuerURL: ptr.To("https://kc.example/realms/vantage")},
+			ReasonTokenURLNotAllowed, `not to "kc.example" (the issuer in spec.issuerURL)`),
+		Entry("key's issuer host not allowed", serviceaccount.Key{ClientID: "i", ClientSecret: "s", IssuerURL: "https://kc.example/realms/v"},
+			&vantagev1alpha1.VantageCredentialSpec{}, ReasonTokenURLNotAllowed, `(the issuer in the key's issuer_url)`),
 		Entry("token host not allowed", key, &vantagev1alpha1.VantageCredentialSpec{TokenURL: ptr.To("https://evil.example/token")},
 			ReasonTokenURLNotAllowed, `not to "evil.example" (the token URL in spec.tokenURL)`),
 		Entry("key's token host not allowed", serviceaccount.Key{ClientID: "i", ClientSecret: "s", TokenURL: "https://evil.example:8443/t"},
@@ -116,6 +126,32 @@ var _ = Describe("resolveInputs", func() {
 		Entry("broken template", key, &vantagev1alpha1.VantageCredentialSpec{Target: &vantagev1alpha1.TargetSpec{
 			Template: &vantagev1alpha1.TargetTemplate{Data: map[string]string{"t": "{{"}}}}, ReasonInvalidTemplate, `key "t"`),
 	)
+
+	DescribeTable("the token endpoint: spec.tokenURL, spec.issuerURL, the key's token_url, its issuer_url, the default",
+		func(spec *vantagev1alpha1.VantageCredentialSpec, k serviceaccount.Key, wantToken, wantIssuer string) {
+			in, p := resolveInputs(spec, k, DefaultEndpoints)
+			Expect(p).To(BeNil())
+			Expect(in.request.TokenURL).To(Equal(wantToken))
+			Expect(in.request.IssuerURL).To(Equal(wantIssuer))
+		},
+		Entry("spec.tokenURL over all", &vantagev1alpha1.VantageCredentialSpec{TokenURL: ptr.To("https://a/t")},
+			serviceaccount.Key{ClientID: "i", ClientSecret: "s", TokenURL: "https://b/t", IssuerURL: "https://b/i"}, "https://a/t", ""),
+		Entry("spec.issuerURL over the key", &vantagev1alpha1.VantageCredentialSpec{IssuerURL: ptr.To("https://a/i")},
+			serviceaccount.Key{ClientID: "i", ClientSecret: "s", TokenURL: "https://b/t"}, "", "https://a/i"),
+		Entry("the key's token_url over its issuer_url", &vantagev1alpha1.VantageCredentialSpec{},
+			serviceaccount.Key{ClientID: "i", ClientSecret: "s", TokenURL: "https://b/t", IssuerURL: "https://b/i"}, "https://b/t", ""),
+		Entry("the key's issuer_url", &vantagev1alpha1.VantageCredentialSpec{},
+			serviceaccount.Key{ClientID: "i", ClientSecret: "s", IssuerURL: "https://b/i"}, "", "https://b/i"),
+		Entry("the default", &vantagev1alpha1.VantageCredentialSpec{}, key, DefaultEndpoints.TokenURL, ""),
+	)
+
+	It("guards discovered URLs with the same rules as a token URL", func() {
+		e := DefaultEndpoints
+		e.AllowedTokenHosts = []string{"*.example.com"}
+		Expect(e.allowDiscovered("https://kc.example.com/realms/v/protocol/openid-connect/token")).To(Succeed())
+		Expect(e.allowDiscovered("https://evil.example/token")).To(MatchError(ContainSubstring(`not to "evil.example"`)))
+		Expect(e.allowDiscovered("http://kc.example.com/token")).To(MatchError(ContainSubstring("uses http")))
+	})
 
 	It("allows http to loopback, for local development", func() {
 		for _, u := range []string{"http://localhost:8080/t", "http://127.0.0.1/t", "http://[::1]:9/t", "https://auth.example/t"} {

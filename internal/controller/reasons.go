@@ -46,6 +46,16 @@ const (
 	// ReasonTokenRequestFailed: the token request failed in a way a retry may
 	// fix (network, 5xx, 429).
 	ReasonTokenRequestFailed = "TokenRequestFailed"
+	// ReasonDiscoveryFailed: the issuer's discovery document could not be
+	// read (retried), or names a token endpoint no secret may go to
+	// (stalled).
+	ReasonDiscoveryFailed = "DiscoveryFailed"
+	// ReasonIssuerMismatch: the discovery document names another issuer
+	// than issuerURL or expectedIssuer. Stalled.
+	ReasonIssuerMismatch = "IssuerMismatch"
+	// ReasonAuthMethodUnsupported: the token endpoint does not list the
+	// auth method the client would use. Stalled.
+	ReasonAuthMethodUnsupported = "AuthMethodUnsupported"
 
 	// ReasonIssued and ReasonRefreshed are event reasons for a new token.
 	ReasonIssued    = "Issued"

@@ -136,7 +136,7 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 	case res.failed != nil && res.failed.stalled:
 		stalled(res.failed.reason, res.failed.message)
 	case res.failed != nil:
-		transientFailure(st, f, res.failed.message, set, progressing)
+		transientFailure(st, f, res.failed.reason, res.failed.message, set, progressing)
 	case st.ConsecutiveFailures > 0:
 		// Waiting out a backoff: the conditions describe the failure, except
 		// that a token that has expired since can no longer count as Ready.
@@ -157,11 +157,12 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 }
 
 // transientFailure: a token still valid keeps Ready=True (RefreshFailing);
-// otherwise Ready=False, as TokenExpired when there was a token.
-func transientFailure(st *vantagev1alpha1.VantageCredentialStatus, f *facts, msg string,
+// otherwise Ready=False with the failure's reason (TokenRequestFailed,
+// DiscoveryFailed), as TokenExpired when there was a token.
+func transientFailure(st *vantagev1alpha1.VantageCredentialStatus, f *facts, reason, msg string,
 	set func(string, metav1.ConditionStatus, string, string), progressing func(metav1.ConditionStatus, string, string)) {
 	retry := fmt.Sprintf("; next attempt at %s", stamp(st.NextRefreshTime.Time))
-	ready, reason := metav1.ConditionFalse, ReasonTokenRequestFailed
+	ready := metav1.ConditionFalse
 	switch {
 	case f.token.validAt(f.now):
 		ready, reason = metav1.ConditionTrue, ReasonRefreshFailing

@@ -83,6 +83,15 @@ var _ = Describe("CRD validation", func() {
 		Entry("an unknown auth method", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.ClientAuthMethod = ptr.To(vantagev1alpha1.ClientAuthMethod("TLSClientAuth"))
 		}, `supported values: "Auto", "ClientSecretBasic", "ClientSecretPost", "PrivateKeyJWT"`),
+		Entry("tokenURL and issuerURL at once", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.TokenURL, c.Spec.IssuerURL = ptr.To("https://kc.example/t"), ptr.To("https://kc.example/realms/v")
+		}, "set tokenURL or issuerURL, not both"),
+		Entry("expectedIssuer without issuerURL", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ExpectedIssuer = ptr.To("https://sso.example/realms/v")
+		}, "expectedIssuer needs issuerURL"),
+		Entry("issuerURL over plain http to a remote host", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.IssuerURL = ptr.To("http://kc.example/realms/v")
+		}, "issuerURL must be an https URL"),
 		Entry("an unknown scope delimiter", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.ScopeDelimiter = ptr.To(vantagev1alpha1.ScopeDelimiter("Semicolon"))
 		}, `supported values: "Space", "Comma"`),

@@ -193,6 +193,16 @@ func (r *VantageCredentialReconciler) classify(f *facts, err error) *failure {
 
 // failureReason maps an OAuth2 error to a condition reason.
 func failureReason(e *oauth.Error) string {
+	switch e.Code {
+	case "discovery_failed", "invalid_discovery":
+		return ReasonDiscoveryFailed
+	case "issuer_mismatch":
+		return ReasonIssuerMismatch
+	case "auth_method_unsupported":
+		return ReasonAuthMethodUnsupported
+	case oauth.CodeTokenURLNotAllowed:
+		return ReasonTokenURLNotAllowed
+	}
 	if e.Kind == oauth.Transient {
 		return ReasonTokenRequestFailed
 	}

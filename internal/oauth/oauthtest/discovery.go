@@ -8,14 +8,46 @@ import (
 
 // Keycloak-shaped paths: an issuer for realm vantage, its token endpoint
 // (an alias of TokenPath, sharing its clients and counts) and the two
-// places its discovery document is served.
+// places its discovery document is served. Every other realm is served
+// the same way (RealmIssuerURL), so tests can each have an issuer of their
+// own and no discovery cache between them.
 const (
-	IssuerPath          = "/realms/vantage"
-	KeycloakTokenPath   = IssuerPath + "/protocol/openid-connect/token"
-	OIDCDiscoveryPath   = IssuerPath + "/.well-known/openid-configuration"
-	OAuthMetadataPath   = "/.well-known/oauth-authorization-server" + IssuerPath
+	IssuerPath          = realmsPath + "vantage"
+	KeycloakTokenPath   = IssuerPath + keycloakTokenSuffix
+	OIDCDiscoveryPath   = IssuerPath + oidcSuffix
+	OAuthMetadataPath   = rfc8414Prefix + IssuerPath
 	keycloakAuthMethods = "private_key_jwt client_secret_basic client_secret_post tls_client_auth client_secret_jwt"
+
+	realmsPath          = "/realms/"
+	keycloakTokenSuffix = "/protocol/openid-connect/token"
+	oidcSuffix          = "/.well-known/openid-configuration"
+	rfc8414Prefix       = "/.well-known/oauth-authorization-server"
 )
+
+// realmOf reads a realm's token path: the issuer path, and whether path is
+// one.
+func realmOf(path string) (issuerPath string, ok bool) {
+	issuerPath, ok = strings.CutSuffix(path, keycloakTokenSuffix)
+	return issuerPath, ok && isRealm(issuerPath)
+}
+
+// isRealm says whether p is /realms/<name>, one segment.
+func isRealm(p string) bool {
+	name, ok := strings.CutPrefix(p, realmsPath)
+	return ok && name != "" && !strings.Contains(name, "/")
+}
+
+// discoveryIssuerPath is the issuer path a discovery request asks about,
+// and whether it is one the server serves (OIDC unless turned off).
+func discoveryIssuerPath(path string, oidcMissing bool) (string, bool) {
+	if p, ok := strings.CutPrefix(path, rfc8414Prefix); ok && isRealm(p) {
+		return p, true
+	}
+	if p, ok := strings.CutSuffix(path, oidcSuffix); ok && isRealm(p) && !oidcMissing {
+		return p, true
+	}
+	return "", false
+}
 
 // discovery is what the discovery document says; Server.mu guards it.
 type discovery struct {
@@ -28,6 +60,10 @@ type discovery struct {
 // IssuerURL is the Keycloak-shaped issuer, such as
 // http://127.0.0.1:41234/realms/vantage.
 func (s *Server) IssuerURL() string { return s.srv.URL + IssuerPath }
+
+// RealmIssuerURL is the issuer of another realm, with its own discovery
+// document and token endpoint on this server.
+func (s *Server) RealmIssuerURL(realm string) string { return s.srv.URL + realmsPath + realm }
 
 // SetAdvertisedIssuer makes the discovery document name issuer instead of
 // IssuerURL, as Keycloak reached through an in-cluster address names its
@@ -59,7 +95,8 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	d := s.discovery
 	s.mu.Unlock()
-	if r.URL.Path != OAuthMetadataPath && (r.URL.Path != OIDCDiscoveryPath || d.oidcMissing) {
+	issuerPath, ok := discoveryIssuerPath(r.URL.Path, d.oidcMissing)
+	if !ok {
 		WriteError(w, http.StatusNotFound, "invalid_request", "no such endpoint")
 		return
 	}
@@ -69,8 +106,8 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := map[string]any{
-		"issuer":                s.IssuerURL(),
-		"token_endpoint":        s.srv.URL + KeycloakTokenPath,
+		"issuer":                s.srv.URL + issuerPath,
+		"token_endpoint":        s.srv.URL + issuerPath + keycloakTokenSuffix,
 		"grant_types_supported": []string{"client_credentials"},
 	}
 	if d.advertised != "" {

@@ -21,6 +21,9 @@ func TestDiscoveryDocument(t *testing.T) {
 		// issuer "" means the server's IssuerURL; methods nil means absent.
 		issuer  string
 		methods []any
+		// issuerPath, when set, is the realm's issuer path, which also names
+		// the token endpoint.
+		issuerPath string
 	}{
 		{name: "OIDC path", path: oauthtest.OIDCDiscoveryPath, status: 200, methods: keycloak},
 		{name: "RFC 8414 path", path: oauthtest.OAuthMetadataPath, status: 200, methods: keycloak},
@@ -35,7 +38,9 @@ func TestDiscoveryDocument(t *testing.T) {
 		{name: "auth methods left out", setup: func(s *oauthtest.Server) { s.SetAuthMethods(nil) },
 			path: oauthtest.OIDCDiscoveryPath, status: 200},
 		{name: "POST refused", path: oauthtest.OIDCDiscoveryPath, method: http.MethodPost, status: 405},
-		{name: "other paths are 404", path: "/realms/other/.well-known/openid-configuration", status: 404},
+		{name: "another realm has its own issuer", path: "/realms/other/.well-known/openid-configuration", status: 200, issuerPath: "/realms/other", methods: keycloak},
+		{name: "a nested path is no realm", path: "/realms/a/b/.well-known/openid-configuration", status: 404},
+		{name: "other paths are 404", path: "/oauth/.well-known/openid-configuration", status: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,12 +59,15 @@ func TestDiscoveryDocument(t *testing.T) {
 			if status != 200 {
 				return
 			}
-			issuer := tt.issuer
-			if issuer == "" {
+			issuer, tokenURL := tt.issuer, s.URL()+oauthtest.KeycloakTokenPath
+			switch {
+			case tt.issuerPath != "":
+				issuer, tokenURL = s.URL()+tt.issuerPath, s.URL()+tt.issuerPath+"/protocol/openid-connect/token"
+			case issuer == "":
 				issuer = s.IssuerURL()
 			}
-			if body["issuer"] != issuer || body["token_endpoint"] != s.URL()+oauthtest.KeycloakTokenPath {
-				t.Errorf("issuer %v, token_endpoint %v; want %s, %s", body["issuer"], body["token_endpoint"], issuer, s.URL()+oauthtest.KeycloakTokenPath)
+			if body["issuer"] != issuer || body["token_endpoint"] != tokenURL {
+				t.Errorf("issuer %v, token_endpoint %v; want %s, %s", body["issuer"], body["token_endpoint"], issuer, tokenURL)
 			}
 			methods, listed := body["token_endpoint_auth_methods_supported"]
 			if tt.methods == nil && listed || tt.methods != nil && !reflect.DeepEqual(methods, tt.methods) {

@@ -253,7 +253,8 @@ func (s *Server) ResetCounts() {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	isToken := r.URL.Path == TokenPath || r.URL.Path == KeycloakTokenPath
+	_, realmToken := realmOf(r.URL.Path)
+	isToken := r.URL.Path == TokenPath || realmToken
 	if isToken {
 		_ = r.ParseForm() // a malformed body is refused below as a missing grant_type
 	}
@@ -271,8 +272,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case TokenPath, KeycloakTokenPath:
-		s.token(w, r)
 	case AuthTestPath:
 		s.authTest(w, r)
 	case StatsPath:
@@ -281,6 +280,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, st)
 	default:
+		if isToken {
+			s.token(w, r)
+			return
+		}
 		s.serveDiscovery(w, r)
 	}
 }
