@@ -1,13 +1,16 @@
 // Command fake-vantage runs the fake Vantage token server of
 // internal/oauth/oauthtest as a program: the client-credentials token
-// endpoint (/oauth/token), GET /v1/auth/test, and request counts at
-// /fake/stats. It serves `make demo`, the end-to-end tests, and a developer
-// running `make run` against a cluster without a Vantage account.
+// endpoint (/oauth/token), a Keycloak-shaped issuer with discovery
+// (/realms/vantage), GET /v1/auth/test for tokens and API keys, and request
+// counts at /fake/stats. It serves `make demo`, the end-to-end tests, and a
+// developer running `make run` against a cluster without a Vantage account.
 //
 //	go run ./hack/fake-vantage --listen 127.0.0.1:8900 --client ci-runner:replace-me --lifetime 60s
 package main
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"log"
@@ -45,13 +48,66 @@ func (c *clientFlags) Set(v string) error {
 	return nil
 }
 
+// keyClientFlags collects repeated --key-client id:public-key.pem flags:
+// private_key_jwt clients, whose assertions the key's private half signs.
+type keyClientFlags struct{ clients *clientFlags }
+
+func (k keyClientFlags) String() string { return "" }
+
+func (k keyClientFlags) Set(v string) error {
+	id, file, ok := strings.Cut(v, ":")
+	if !ok || id == "" || file == "" {
+		return fmt.Errorf("want id:public-key.pem, got %q", v)
+	}
+	pemBytes, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return fmt.Errorf("%s holds no PEM PUBLIC KEY", file)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	*k.clients = append(*k.clients, oauthtest.Client{ID: id, PublicKey: pub})
+	return nil
+}
+
+// apiKeyFlags collects repeated --api-key key:user[:valid-for] flags.
+type apiKeyFlags []oauthtest.APIKey
+
+func (a *apiKeyFlags) String() string { return fmt.Sprintf("%d API keys", len(*a)) }
+
+func (a *apiKeyFlags) Set(v string) error {
+	parts := strings.SplitN(v, ":", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("want key:user or key:user:valid-for, got %q", v)
+	}
+	k := oauthtest.APIKey{Key: parts[0], UserID: parts[1], Scopes: []string{"jobs:read"}}
+	if len(parts) == 3 {
+		d, err := time.ParseDuration(parts[2])
+		if err != nil {
+			return fmt.Errorf("validity of API key for %s: %w", parts[1], err)
+		}
+		at := time.Now().Add(d).Truncate(time.Second)
+		k.ExpiresAt = &at
+	}
+	*a = append(*a, k)
+	return nil
+}
+
 func main() {
 	var clients clientFlags
+	var apiKeys apiKeyFlags
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback only)")
 	lifetime := flag.Duration("lifetime", time.Hour, "lifetime of issued tokens, for clients without their own")
 	urlFile := flag.String("url-file", "", "write the server's base URL to this file once listening (whole, by rename)")
 	failRate := flag.Float64("fail-rate", 0, "fraction of token requests answered 503 at random, for soak tests")
 	flag.Var(&clients, "client", "a client the server accepts, id:secret[:lifetime]; repeat for more")
+	flag.Var(keyClientFlags{&clients}, "key-client", "a private_key_jwt client, id:public-key.pem (PKIX PEM); repeat for more")
+	flag.Var(&apiKeys, "api-key", "an API key /v1/auth/test accepts, key:user[:valid-for] (no valid-for: never expires); repeat for more")
 	flag.Parse()
 
 	// A fake that accepts any client it is told about has no place on a
@@ -67,6 +123,9 @@ func main() {
 	srv.SetLifetime(*lifetime)
 	for _, c := range clients {
 		srv.AddClient(c)
+	}
+	for _, k := range apiKeys {
+		srv.AddAPIKey(k)
 	}
 	if *failRate > 0 {
 		srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
@@ -87,8 +146,8 @@ func main() {
 			log.Fatalf("fake-vantage: %v", err)
 		}
 	}
-	log.Printf("fake Vantage server: token endpoint %s, API %s, %d clients, tokens live %s",
-		srv.TokenURL(), srv.URL(), len(clients), *lifetime)
+	log.Printf("fake Vantage server: token endpoint %s, issuer %s, API %s, %d clients, %d API keys, tokens live %s",
+		srv.TokenURL(), srv.IssuerURL(), srv.URL(), len(clients), len(apiKeys), *lifetime)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)

@@ -165,7 +165,8 @@ var _ = Describe("an issuer (OIDC discovery)", func() {
 		newCredential(ns, "c", "sa", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.IssuerURL = ptr.To(tokenSrv.RealmIssuerURL(realm))
 		})
-		waitReady(ns, "c")
+		cred := waitReady(ns, "c")
+		Expect(cred.Status.TokenURL).To(Equal(tokenSrv.RealmIssuerURL(realm) + "/protocol/openid-connect/token"))
 		Eventually(func() int { return requests("/protocol/openid-connect/token") }, timeout, interval).Should(BeNumerically(">=", 3),
 			"refreshed twice more")
 		Expect(requests("/.well-known/openid-configuration")).To(Equal(1))

@@ -27,6 +27,7 @@ type result struct {
 	// exchanged is set when a token was issued and written this reconcile.
 	exchanged bool
 	scopes    []string
+	tokenURL  string
 	// failed is set when an exchange failed this reconcile.
 	failed *failure
 	// heldBack is set when the token client's own limits kept the request
@@ -66,6 +67,7 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 	case res.exchanged:
 		st.LastRefreshTime = timePtr(f.token.issuedAt)
 		st.GrantedScopes = res.scopes
+		st.TokenURL = res.tokenURL
 		st.ConsecutiveFailures = 0
 		st.LastFailureTime = nil
 		st.FailedSourceVersion = ""

@@ -49,7 +49,7 @@ var _ = Describe("computeStatus", func() {
 		f.cred.Status.LastFailureTime = ptr.To(metav1.NewTime(epoch))
 		f.cred.Status.FailedSourceVersion = "9"
 		f.token = &currentToken{issuedAt: clk.Now().Truncate(time.Second), expiresAt: clk.Now().Add(time.Hour).Truncate(time.Second), inputsHash: "h1"}
-		st := computeStatus(f, result{exchanged: true, scopes: []string{"jobs:read"}, nextRefresh: clk.Now().Add(40 * time.Minute)})
+		st := computeStatus(f, result{exchanged: true, scopes: []string{"jobs:read"}, tokenURL: "https://auth.example/token", nextRefresh: clk.Now().Add(40 * time.Minute)})
 
 		Expect(conds(st)).To(Equal([]string{"Ready=True/TokenValid", "Reconciling=False/Succeeded", "Stalled=False/Succeeded"}))
 		Expect(st.ConsecutiveFailures).To(BeZero())
@@ -57,6 +57,7 @@ var _ = Describe("computeStatus", func() {
 		Expect(st.FailedSourceVersion).To(BeEmpty())
 		Expect(st.LastHandledRefreshRequest).To(Equal("r1"))
 		Expect(st.GrantedScopes).To(Equal([]string{"jobs:read"}))
+		Expect(st.TokenURL).To(Equal("https://auth.example/token"))
 		Expect(st.LastRefreshTime.Time).To(Equal(clk.Now().Truncate(time.Second)))
 		Expect(st.NextRefreshTime.Time.Nanosecond()).To(BeZero(), "times are whole seconds, as the API server stores them")
 		Expect(st.ObservedGeneration).To(Equal(int64(1)))

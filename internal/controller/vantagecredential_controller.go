@@ -167,6 +167,7 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 	f.token = written
 	res.exchanged = true
 	res.scopes = tok.Scopes
+	res.tokenURL = tok.TokenURL
 	return res, nil
 }
 

@@ -66,6 +66,7 @@ var _ = Describe("VantageCredential controller", func() {
 			Expect(got.Status.NextRefreshTime.Time).To(BeTemporally("<", expires.Add(-15*time.Minute)))
 			Expect(got.Status.GrantedScopes).To(Equal([]string{"clusters:read", "jobs:read"}))
 			Expect(got.Status.TargetSecretName).To(Equal("ci-runner"))
+			Expect(got.Status.TokenURL).To(Equal(tokenSrv.TokenURL()))
 			Expect(condition(ns, "ci-runner", vantagev1alpha1.ConditionReconciling)()).To(HavePrefix("False/"))
 			Expect(condition(ns, "ci-runner", vantagev1alpha1.ConditionStalled)()).To(HavePrefix("False/"))
 			Expect(tokenSrv.RequestsFor(id)).To(Equal(1))

@@ -2,6 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,12 +29,14 @@ const (
 )
 
 // Clients the fake Vantage server accepts: one with ordinary one-hour
-// tokens, one whose 20 s tokens are refreshed every ~13 s.
+// tokens, one whose 20 s tokens are refreshed every ~13 s, and one that
+// authenticates with a private key (private_key_jwt).
 const (
 	longClient  = "e2e-long"
 	longSecret  = "long-secret"
 	shortClient = "e2e-short"
 	shortSecret = "short-secret"
+	keyClient   = "e2e-key"
 )
 
 var (
@@ -38,6 +45,8 @@ var (
 	cp         *utils.ControlPlane
 	fake       *utils.Process
 	fakeURL    string
+	// keyClientPEM is keyClient's private key, PKCS#8 PEM.
+	keyClientPEM string
 	// operatorKubeconfig authenticates as the operator's ServiceAccount, so
 	// the manager runs with exactly the permissions of config/rbac.
 	operatorKubeconfig string
@@ -76,11 +85,28 @@ var _ = BeforeSuite(func() {
 	})
 
 	By("starting the fake Vantage server as a process")
+	keyClientPEM = writeKeyClient(filepath.Join(workDir, "key-client.pub.pem"))
 	fake, fakeURL, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), workDir,
-		"--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s")
+		"--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s",
+		"--key-client", keyClient+":"+filepath.Join(workDir, "key-client.pub.pem"))
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { _ = fake.Stop(5 * time.Second) })
 })
+
+// writeKeyClient makes the private_key_jwt client's key: its public half
+// goes to pubFile for the fake server, its private half, PKCS#8 PEM, is
+// returned for the client's Secret.
+func writeKeyClient(pubFile string) string {
+	GinkgoHelper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	Expect(err).NotTo(HaveOccurred())
+	pub, err := x509.MarshalPKIXPublicKey(key.Public())
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600)).To(Succeed())
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	Expect(err).NotTo(HaveOccurred())
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
 
 // kubectl runs kubectl as the cluster admin and fails the test on error.
 func kubectl(args ...string) string {

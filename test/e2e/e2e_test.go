@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,6 +109,44 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 
 		table := kubectl("get", "vcred", "-n", "team-a")
 		Expect(table).To(MatchRegexp(`ci-runner\s+True\s+\d{4}-\d\d-\d\dT`))
+	})
+
+	It("makes a private-key credential and one found through an issuer Ready", func() {
+		kubectl("create", "namespace", "team-modes")
+		keyBefore, longBefore := fakeStats().PerClient[keyClient], fakeStats().PerClient[longClient]
+		keyFile, err := json.Marshal(map[string]string{"client_id": keyClient, "key_id": "k1", "private_key": keyClientPEM})
+		Expect(err).NotTo(HaveOccurred())
+		kubectl("create", "secret", "generic", "key-sa", "-n", "team-modes", "--from-literal=service-account.json="+string(keyFile))
+		kubectlApply(strings.NewReplacer("FAKE", fakeURL, "LONG", longClient, "SECRET", longSecret).Replace(`
+apiVersion: vantage.omnivector.solutions/v1alpha1
+kind: VantageCredential
+metadata: {name: with-key, namespace: team-modes}
+spec:
+  serviceAccountSecretRef: {name: key-sa}
+  scopes: [jobs:read]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: issuer-sa, namespace: team-modes}
+stringData:
+  service-account.json: '{"client_id": "LONG", "client_secret": "SECRET"}'
+---
+apiVersion: vantage.omnivector.solutions/v1alpha1
+kind: VantageCredential
+metadata: {name: with-issuer, namespace: team-modes}
+spec:
+  serviceAccountSecretRef: {name: issuer-sa}
+  issuerURL: FAKE/realms/vantage
+  scopes: [jobs:read]
+`))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/with-key", "vantagecredential/with-issuer", "-n", "team-modes", "--timeout=60s")
+		Expect(secretToken("team-modes", "with-key")).NotTo(BeEmpty())
+		Expect(secretToken("team-modes", "with-issuer")).NotTo(BeEmpty())
+		Expect(fakeStats().PerClient[keyClient]).To(Equal(keyBefore + 1))
+		Expect(fakeStats().PerClient[longClient]).To(Equal(longBefore + 1))
+		Expect(kubectl("get", "vcred", "with-issuer", "-n", "team-modes", "-o", "jsonpath={.status.tokenURL}")).
+			To(Equal(fakeURL + "/realms/vantage/protocol/openid-connect/token"))
+		Expect(logOf(first.Process)).NotTo(ContainSubstring(strings.Split(keyClientPEM, "\n")[1]), "no line of the private key in the log")
 	})
 
 	It("serves metrics to an authorized reader only, with the values of the credentials", func() {
