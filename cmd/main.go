@@ -195,6 +195,7 @@ func main() {
 		Scheme:    mgr.GetScheme(),
 		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
 		Exchanger: exchanger,
+		Checker:   exchanger,
 		Clock:     clock.RealClock{},
 		Policy:    refresh.DefaultPolicy(),
 		Endpoints: endpoints,

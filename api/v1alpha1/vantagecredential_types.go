@@ -300,6 +300,13 @@ type VantageCredentialSpec struct {
 	// +optional
 	Suspend *bool `json:"suspend,omitempty"`
 
+	// verifyToken makes the operator check each new token with the Vantage
+	// API (GET <apiURL>/v1/auth/test) before writing it: a token the API
+	// refuses is not written (Ready=False, reason TokenRejectedByAPI), so a
+	// wrong apiURL or audience shows at once, not in the workload.
+	// +optional
+	VerifyToken *bool `json:"verifyToken,omitempty"`
+
 	// target describes the Secret the token is written to.
 	// +optional
 	Target *TargetSpec `json:"target,omitempty"`
@@ -352,6 +359,11 @@ type VantageCredentialStatus struct {
 	// +optional
 	// +listType=atomic
 	GrantedScopes []string `json:"grantedScopes,omitempty"`
+
+	// userID is whom the Vantage API says the token authenticates, as
+	// checked with verifyToken.
+	// +optional
+	UserID string `json:"userID,omitempty"`
 
 	// targetSecretName is the Secret holding the token.
 	// +optional

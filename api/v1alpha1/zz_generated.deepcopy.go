@@ -263,6 +263,11 @@ func (in *VantageCredentialSpec) DeepCopyInto(out *VantageCredentialSpec) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.VerifyToken != nil {
+		in, out := &in.VerifyToken, &out.VerifyToken
+		*out = new(bool)
+		**out = **in
+	}
 	if in.Target != nil {
 		in, out := &in.Target, &out.Target
 		*out = new(TargetSpec)

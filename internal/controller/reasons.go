@@ -56,6 +56,13 @@ const (
 	// ReasonAuthMethodUnsupported: the token endpoint does not list the
 	// auth method the client would use. Stalled.
 	ReasonAuthMethodUnsupported = "AuthMethodUnsupported"
+	// ReasonTokenRejectedByAPI: with verifyToken, the Vantage API refused a
+	// new token (401), which was not written. Stalled.
+	ReasonTokenRejectedByAPI = "TokenRejectedByAPI"
+	// ReasonValidationFailed: the Vantage API could not check a credential
+	// (network, 5xx, 429: retried; no such endpoint or not the API:
+	// stalled).
+	ReasonValidationFailed = "ValidationFailed"
 
 	// ReasonIssued and ReasonRefreshed are event reasons for a new token.
 	ReasonIssued    = "Issued"

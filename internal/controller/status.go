@@ -28,6 +28,8 @@ type result struct {
 	exchanged bool
 	scopes    []string
 	tokenURL  string
+	// userID is whom the Vantage API said the token is, with verifyToken.
+	userID string
 	// failed is set when an exchange failed this reconcile.
 	failed *failure
 	// heldBack is set when the token client's own limits kept the request
@@ -68,6 +70,7 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 		st.LastRefreshTime = timePtr(f.token.issuedAt)
 		st.GrantedScopes = res.scopes
 		st.TokenURL = res.tokenURL
+		st.UserID = res.userID
 		st.ConsecutiveFailures = 0
 		st.LastFailureTime = nil
 		st.FailedSourceVersion = ""

@@ -164,8 +164,9 @@ var _ = BeforeSuite(func() {
 			// One request every 2 s: a second one at once is held back.
 			limited: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second, RequestsPerSecond: 0.5, Burst: 1}),
 		},
-		Clock:  clock.RealClock{},
-		Policy: policy,
+		Checker: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second}),
+		Clock:   clock.RealClock{},
+		Policy:  policy,
 		// The allowlist admits the fake server only, so a credential naming
 		// any other token host shows the refusal.
 		Endpoints: Endpoints{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL(), AllowedTokenHosts: []string{"127.0.0.1"}},

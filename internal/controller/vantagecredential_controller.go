@@ -42,6 +42,8 @@ type VantageCredentialReconciler struct {
 	Recorder recorder.EventRecorder
 	// Exchanger requests tokens; the controller knows it only by this interface.
 	Exchanger oauth.Exchanger
+	// Checker asks the Vantage API about a token, for spec.verifyToken.
+	Checker oauth.Checker
 	// Clock gives the time and the timer of the first status.
 	Clock     clock.WithDelayedExecution
 	Policy    refresh.Policy
@@ -155,6 +157,11 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 		res.failed = r.classify(f, err)
 		return res, nil
 	}
+	id, failed := r.verify(ctx, f, tok)
+	if failed != nil {
+		res.failed = failed
+		return res, nil
+	}
 	written, err := r.writeToken(ctx, f, tok)
 	var conflict *conflictError
 	if errors.As(err, &conflict) {
@@ -168,18 +175,27 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 	res.exchanged = true
 	res.scopes = tok.Scopes
 	res.tokenURL = tok.TokenURL
+	if id != nil {
+		res.userID = id.UserID
+	}
 	return res, nil
 }
 
 // classify turns an exchange error into status words and a retry time.
 func (r *VantageCredentialReconciler) classify(f *facts, err error) *failure {
+	return r.classifyWith(f, err, failureReason)
+}
+
+// classifyWith is classify with the reasons of another step, such as the
+// check of a token with the Vantage API.
+func (r *VantageCredentialReconciler) classifyWith(f *facts, err error, reasonOf func(*oauth.Error) string) *failure {
 	st := f.cred.Status
 	n := st.ConsecutiveFailures + 1
 	var oerr *oauth.Error
 	if !errors.As(err, &oerr) {
 		oerr = &oauth.Error{Kind: oauth.Transient, Code: "error", Description: "token request failed"}
 	}
-	fl := &failure{reason: failureReason(oerr), message: oerr.Error(), stalled: oerr.Kind == oauth.Terminal}
+	fl := &failure{reason: reasonOf(oerr), message: oerr.Error(), stalled: oerr.Kind == oauth.Terminal}
 	if fl.stalled {
 		fl.retryAt = f.now.Add(r.Policy.StalledRetry(n)).Truncate(time.Second)
 		return fl

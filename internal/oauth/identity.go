@@ -53,6 +53,14 @@ func (r CheckRequest) Format(f fmt.State, verb rune) {
 	formatSafely(f, verb, "oauth.CheckRequest", r.String, r.GoString)
 }
 
+// Checker asks the Vantage API whom a credential authenticates; *Client is
+// one.
+type Checker interface {
+	Check(ctx context.Context, req CheckRequest) (*Identity, error)
+}
+
+var _ Checker = (*Client)(nil)
+
 // Identity is what the API says of a credential it accepts.
 type Identity struct {
 	UserID string
