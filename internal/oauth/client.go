@@ -265,6 +265,12 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 // says which, such as "POST <token URL>". The text of a *url.Error is not
 // used as is: it quotes the URL, userinfo included.
 func (c *Client) networkError(ctx, reqCtx context.Context, sent string, red *redactor, err error) *Error {
+	return c.networkErrorOf(ctx, reqCtx, "the token server", sent, red, err)
+}
+
+// networkErrorOf is networkError for a request to server, as a certificate
+// error names it.
+func (c *Client) networkErrorOf(ctx, reqCtx context.Context, server, sent string, red *redactor, err error) *Error {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
@@ -284,7 +290,7 @@ func (c *Client) networkError(ctx, reqCtx context.Context, sent string, red *red
 		return &Error{
 			Kind:        Terminal,
 			Code:        codeTLSError,
-			Description: red.clean("the token server's certificate is not trusted: " + err.Error()),
+			Description: red.clean(server + "'s certificate is not trusted: " + err.Error()),
 			cause:       err,
 		}
 	default:

@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -249,31 +247,15 @@ func (c *Client) fetch(ctx context.Context, hc *http.Client, docURL string) ([]b
 	return body, resp.StatusCode, nil
 }
 
-// discoveryNetworkError describes a fetch that got no complete answer. A
-// certificate that fails verification is terminal, as for a token request.
-// The *url.Error is unwrapped: its text repeats the URL, which we print
-// ourselves.
+// discoveryNetworkError describes a fetch that got no complete answer:
+// a transient discovery_failed, or, for a certificate that fails
+// verification, a terminal tls_error, as for a token request.
 func (c *Client) discoveryNetworkError(ctx, reqCtx context.Context, docURL string, err error) *Error {
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		err = urlErr.Err
+	e := c.networkErrorOf(ctx, reqCtx, "the issuer", "GET "+docURL, &redactor{}, err)
+	if e.Code == codeNetworkError {
+		e.Code = codeDiscoveryFailed
 	}
-	var netErr net.Error
-	var what string
-	switch {
-	case ctx.Err() != nil:
-		what, err = "abandoned: "+ctx.Err().Error(), ctx.Err()
-	case reqCtx.Err() != nil:
-		what, err = fmt.Sprintf("no answer within %s", c.timeout), reqCtx.Err()
-	case errors.As(err, &netErr) && netErr.Timeout():
-		what = "timed out: " + err.Error()
-	case certificateError(err):
-		return &Error{Kind: Terminal, Code: codeTLSError, cause: err,
-			Description: (&redactor{}).clean("the issuer's certificate is not trusted: " + err.Error())}
-	default:
-		what = err.Error()
-	}
-	return discoveryFailed("GET "+docURL+": "+(&redactor{}).clean(what), err)
+	return e
 }
 
 // parseDiscovery checks a document and returns its provider. A body that
