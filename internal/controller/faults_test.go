@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -96,19 +97,13 @@ var _ = Describe("token server faults", func() {
 	BeforeEach(func() { ns = newNamespace() })
 
 	DescribeTable("a fault on the first request: a condition that says what happened, an event, retries as the fault deserves, no secret anywhere",
-		func(c faultCase) {
-			fault, badURL, want := c.fault, c.badURL, c.want
+		func(c pointedFault) {
+			want := c.want
 			id := newClient(faultSecret)
-			if fault != nil {
-				faultFor(id, fault)
-			}
+			requests := injectFault(ns, id, c)
 			saSecret(ns, "sa", keyFile(id, faultSecret))
 			started := time.Now()
-			newCredential(ns, "f", "sa", func(c *vantagev1alpha1.VantageCredential) {
-				if badURL {
-					c.Spec.TokenURL = ptr.To(closedPortURL())
-				}
-			})
+			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) { c.at.configure(ns, cr, c.badURL) })
 
 			if want.reason == ReasonTokenValid {
 				// An unusable expires_in counts as absent: the token is kept
@@ -148,7 +143,7 @@ var _ = Describe("token server faults", func() {
 
 			// Not hammered: a stalled credential waits for a change, a
 			// transient one backs off from one second up.
-			Consistently(func() int { return tokenSrv.RequestsFor(id) }, 2*time.Second, interval).Should(BeNumerically("<=", 3))
+			Consistently(requests, 2*time.Second, interval).Should(BeNumerically("<=", 3))
 
 			everything, err := json.Marshal([]any{cred, evs})
 			Expect(err).NotTo(HaveOccurred())
@@ -157,16 +152,22 @@ var _ = Describe("token server faults", func() {
 			metrics, err := json.Marshal(families)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(string(metrics)).To(ContainSubstring("vantage_credential_token_exchanges_total"), "the operator's metrics were gathered")
+			secrets := []string{faultSecret, "fault-token-value"}
+			if c.at == atCheck {
+				// The token the API was asked about, and did not accept, too.
+				secrets = append(secrets, tokenSrv.IssuedTokens()...)
+			}
 			for _, text := range []string{string(everything), logs.String(), string(metrics)} {
-				Expect(text).NotTo(ContainSubstring(faultSecret))
-				Expect(text).NotTo(ContainSubstring("fault-token-value"))
+				for _, secret := range secrets {
+					Expect(text).NotTo(ContainSubstring(secret))
+				}
 			}
 		},
-		faultEntries(func(faultCase) bool { return true }),
+		faultEntries(func(pointedFault) bool { return true }),
 	)
 
 	DescribeTable("a fault at a refresh: the last good token stays in the target, and the condition says until when",
-		func(c faultCase) {
+		func(c pointedFault) {
 			id := newClient(faultSecret, func(cl *oauthtest.Client) { cl.Lifetime = 12 * time.Second })
 			saSecret(ns, "sa", keyFile(id, faultSecret))
 			// Refresh 1 to 2 s after issue, long before the 12 s expiry, so
@@ -174,10 +175,11 @@ var _ = Describe("token server faults", func() {
 			// valid.
 			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) {
 				cr.Spec.RefreshBefore = &metav1.Duration{Duration: 10 * time.Second}
+				c.at.configure(ns, cr, false)
 			})
 			cred := waitReady(ns, "f")
 			good := targetToken(ns, "f")()
-			faultFor(id, c.fault)
+			injectFault(ns, id, c)
 
 			want := "True/" + ReasonRefreshFailing
 			if c.want.stalled {
@@ -192,17 +194,106 @@ var _ = Describe("token server faults", func() {
 			}
 			Expect(ready.Message).NotTo(ContainSubstring(faultSecret))
 		},
-		faultEntries(func(c faultCase) bool { return !c.badURL && c.want.reason != ReasonTokenValid }),
+		// A discovered endpoint is cached for an hour, so refreshes do not
+		// meet the issuer's faults.
+		faultEntries(func(c pointedFault) bool {
+			return !c.badURL && c.want.reason != ReasonTokenValid && c.at != atDiscovery
+		}),
 	)
 })
 
-// faultCase is one fault of the token server and what a user sees after it
-// hits the first token request.
+// faultCase is one fault of the token server, the issuer or the Vantage
+// API, and what a user sees after it hits the first request.
 type faultCase struct {
 	name   string
 	fault  func(http.ResponseWriter, *http.Request)
-	badURL bool // the token URL names a closed port instead
+	badURL bool // the URL names a closed port instead
 	want   outcome
+}
+
+// pointedFault is a fault case at one fault point.
+type pointedFault struct {
+	faultCase
+	at faultPoint
+}
+
+// faultPoint is where a fault hits: the token endpoint, the issuer's
+// discovery document (spec.issuerURL), or the Vantage API's check of a new
+// token (spec.verifyToken).
+type faultPoint string
+
+const (
+	atToken     faultPoint = ""
+	atDiscovery faultPoint = "discovery"
+	atCheck     faultPoint = "API check"
+)
+
+// realm is the namespace's own issuer on the fake server, so no discovery
+// is cached from another test.
+func realm(ns string) string { return "faults-" + ns }
+
+// configure points the credential at the fault.
+func (at faultPoint) configure(ns string, c *vantagev1alpha1.VantageCredential, badURL bool) {
+	switch at {
+	case atToken:
+		if badURL {
+			c.Spec.TokenURL = ptr.To(closedPortURL())
+		}
+	case atDiscovery:
+		c.Spec.IssuerURL = ptr.To(tokenSrv.RealmIssuerURL(realm(ns)))
+		if badURL {
+			c.Spec.IssuerURL = ptr.To(strings.TrimSuffix(closedPortURL(), "/oauth/token") + "/realms/x")
+		}
+	case atCheck:
+		c.Spec.VerifyToken = ptr.To(true)
+		if badURL {
+			c.Spec.APIURL = ptr.To(strings.TrimSuffix(closedPortURL(), "/oauth/token"))
+		}
+	}
+}
+
+// injectFault makes the fake server answer the requests c.at sends for
+// client id (or, for discovery, to the namespace's realm) with c.fault,
+// until the test ends. It returns the count of those attempts.
+func injectFault(ns, id string, c pointedFault) func() int {
+	if c.at == atToken {
+		if c.fault != nil {
+			faultFor(id, c.fault)
+		}
+		return func() int { return tokenSrv.RequestsFor(id) }
+	}
+	var mu sync.Mutex
+	n := 0
+	hits := func(r *http.Request) bool {
+		if c.at == atCheck {
+			return r.URL.Path == oauthtest.AuthTestPath
+		}
+		p := "/realms/" + realm(ns)
+		return strings.HasSuffix(r.URL.Path, p) || strings.HasPrefix(r.URL.Path, p+"/.well-known/")
+	}
+	tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !hits(r) {
+			return false
+		}
+		// A discovery is one or two requests (the RFC 8414 form after a 404):
+		// count attempts, by their first.
+		if c.at != atDiscovery || strings.HasSuffix(r.URL.Path, "/openid-configuration") {
+			mu.Lock()
+			n++
+			mu.Unlock()
+		}
+		if c.fault == nil {
+			return false
+		}
+		c.fault(w, r)
+		return true
+	})
+	DeferCleanup(func() { tokenSrv.Intercept(nil) })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
 }
 
 var faultCases = []faultCase{
@@ -239,12 +330,53 @@ var faultCases = []faultCase{
 		outcome{reason: ReasonTokenRequestRejected, stalled: true, words: []string{"larger than"}}},
 }
 
-// faultEntries are the table entries of the cases keep selects.
-func faultEntries(keep func(faultCase) bool) []TableEntry {
+// discoveryFaultCases are faults of the issuer: whatever keeps the document
+// from being read is retried (a Keycloak still starting answers so for a
+// while), and no secret is sent meanwhile.
+var discoveryFaultCases = []faultCase{
+	{"connection refused", nil, true, outcome{reason: ReasonDiscoveryFailed, words: []string{"connection refused"}}},
+	{"connection reset mid-response", resetMidway, false, outcome{reason: ReasonDiscoveryFailed, words: []string{"unexpected EOF"}}},
+	{"500", answer(http.StatusInternalServerError, ""), false, outcome{reason: ReasonDiscoveryFailed, words: []string{"500"}}},
+	{"502 with an HTML page", answer(http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"),
+		false, outcome{reason: ReasonDiscoveryFailed, words: []string{"502"}}},
+	{"429 with Retry-After", answer(http.StatusTooManyRequests, "", "Retry-After", "120"), false,
+		outcome{reason: ReasonDiscoveryFailed, words: []string{"429"}}},
+	{"404 at both places", answer(http.StatusNotFound, ""), false, outcome{reason: ReasonDiscoveryFailed, words: []string{"404"}}},
+	{"200 with an HTML login page", answer(http.StatusOK, "<html><body>Sign in</body></html>", "Content-Type", "text/html"), false,
+		outcome{reason: ReasonDiscoveryFailed, words: []string{"is not a discovery document"}}},
+	{"a body of many megabytes", answer(http.StatusOK, `{"issuer":"`+strings.Repeat("x", 8<<20)+`"}`, "Content-Type", "application/json"), false,
+		outcome{reason: ReasonDiscoveryFailed, words: []string{"larger than"}}},
+}
+
+// checkFaultCases are faults of the Vantage API when it checks a new token
+// (verifyToken): a refusal or an API that is not there stalls, anything
+// else is retried, and the unchecked token is never written.
+var checkFaultCases = []faultCase{
+	{"connection refused", nil, true, outcome{reason: ReasonValidationFailed, words: []string{"connection refused"}}},
+	{"401", answer(http.StatusUnauthorized, `{"error":"invalid_token","error_description":"The access token provided is invalid"}`, "Content-Type", "application/json"),
+		false, outcome{reason: ReasonTokenRejectedByAPI, stalled: true, words: []string{"401 invalid_token"}}},
+	{"503", answer(http.StatusServiceUnavailable, ""), false, outcome{reason: ReasonValidationFailed, words: []string{"503"}}},
+	{"429 with Retry-After", answer(http.StatusTooManyRequests, "", "Retry-After", "120"), false,
+		outcome{reason: ReasonValidationFailed, words: []string{"429"}, retryAtLeast: 2 * time.Minute}},
+	{"404", answer(http.StatusNotFound, "<h1>Not Found</h1>", "Content-Type", "text/html"), false,
+		outcome{reason: ReasonValidationFailed, stalled: true, words: []string{"no /v1/auth/test endpoint"}}},
+	{"200 with an HTML page", answer(http.StatusOK, "<html><body>Vantage</body></html>", "Content-Type", "text/html"), false,
+		outcome{reason: ReasonValidationFailed, stalled: true, words: []string{"not the Vantage API's auth/test response", "text/html"}}},
+}
+
+// faultEntries are the table entries of the cases keep selects, at every
+// fault point.
+func faultEntries(keep func(pointedFault) bool) []TableEntry {
 	var entries []TableEntry
-	for _, c := range faultCases {
-		if keep(c) {
-			entries = append(entries, Entry(c.name, c))
+	for at, cases := range map[faultPoint][]faultCase{atToken: faultCases, atDiscovery: discoveryFaultCases, atCheck: checkFaultCases} {
+		for _, c := range cases {
+			if pc := (pointedFault{c, at}); keep(pc) {
+				name := c.name
+				if at != atToken {
+					name = string(at) + ": " + name
+				}
+				entries = append(entries, Entry(name, pc))
+			}
 		}
 	}
 	return entries
