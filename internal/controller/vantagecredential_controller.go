@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/cachesync"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
 )
@@ -47,6 +48,9 @@ type VantageCredentialReconciler struct {
 	Policy    refresh.Policy
 	Endpoints Endpoints
 	Metrics   *Metrics
+	// CacheSync, when set, learns the informers the watches use (and sees
+	// their list errors), for the readiness check and the sync deadline.
+	CacheSync *cachesync.Tracker
 }
 
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials,verbs=get;list;watch

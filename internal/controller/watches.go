@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/cachesync"
 )
 
 // Field indexes on VantageCredential, so a Secret event finds the
@@ -43,12 +44,16 @@ const (
 //
 // The manager must be created with ManagerOptions applied.
 func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	metaCache, err := cache.New(mgr.GetConfig(), cache.Options{
+	metaOpts := cache.Options{
 		HTTPClient:       mgr.GetHTTPClient(),
 		Scheme:           mgr.GetScheme(),
 		Mapper:           mgr.GetRESTMapper(),
 		DefaultTransform: secretMetadataTransform,
-	})
+	}
+	if r.CacheSync != nil {
+		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
+	}
+	metaCache, err := cache.New(mgr.GetConfig(), metaOpts)
 	if err != nil {
 		return err
 	}
@@ -88,6 +93,10 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	configMapMetadata := &metav1.PartialObjectMetadata{}
 	configMapMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 
+	if r.CacheSync != nil {
+		trackInformers(r.CacheSync, mgr.GetCache(), metaCache, secretMetadata, configMapMetadata)
+	}
+
 	secretInformer, err := metaCache.GetInformer(ctx, secretMetadata)
 	if err != nil {
 		return err
@@ -110,6 +119,18 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		WithOptions(opts).
 		Named("vantagecredential").
 		Complete(r)
+}
+
+// trackInformers registers every informer the watches below use, so the
+// manager is ready only once all have synced. A follower under leader
+// election starts no controller, so it is this registration that makes it
+// sync the same informers and be ready to take over.
+func trackInformers(t *cachesync.Tracker, mgrCache, metaCache cache.Informers, secretMetadata, configMapMetadata client.Object) {
+	t.Add("vantagecredentials", vantagev1alpha1.GroupVersion.WithResource("vantagecredentials").GroupResource(),
+		mgrCache, &vantagev1alpha1.VantageCredential{})
+	t.Add("secrets (managed)", corev1.Resource("secrets"), mgrCache, &corev1.Secret{})
+	t.Add("secrets (metadata)", corev1.Resource("secrets"), metaCache, secretMetadata)
+	t.Add("configmaps (metadata)", corev1.Resource("configmaps"), metaCache, configMapMetadata)
 }
 
 // credentialOfTarget maps one of the operator's Secrets to its credential
