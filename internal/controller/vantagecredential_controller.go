@@ -13,6 +13,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -38,9 +39,11 @@ type VantageCredentialReconciler struct {
 	// cache SetupWithManager starts for the watches.
 	metadata client.Reader
 	// sources holds the data of source Secrets by version (sources.go).
-	sources  *sourceData
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
+	sources *sourceData
+	// unwritten holds tokens the API server did not take (unwritten.go).
+	unwritten *unwrittenTokens
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
 	// Exchanger requests tokens; the controller knows it only by this interface.
 	Exchanger oauth.Exchanger
 	// Clock gives the time and the timer of the first status.
@@ -67,6 +70,7 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if err := r.Get(ctx, req.NamespacedName, cred); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.unwritten.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -141,8 +145,14 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d decision) (result, error) {
 	res := result{decision: d}
 	start := time.Now()
+	key := types.NamespacedName{Namespace: f.cred.Namespace, Name: f.cred.Name}
+	if tok := r.unwritten.take(key, f.cred.UID, f.inputs.hash, f.now, func(t *oauth.Token) time.Time {
+		return tokenRefreshAt(f.cred, t.IssuedAt, t.Expiry, r.Policy)
+	}); tok != nil {
+		return r.writeIssued(ctx, f, res, key, tok)
+	}
 	req := f.inputs.request
-	req.Caller = f.cred.Namespace + "/" + f.cred.Name
+	req.Caller = key.String()
 	tok, err := r.Exchanger.Exchange(ctx, req)
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait
@@ -159,6 +169,13 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 		res.failed = r.classify(f, err)
 		return res, nil
 	}
+	return r.writeIssued(ctx, f, res, key, tok)
+}
+
+// writeIssued writes an issued token to the target. When the API server
+// fails the write, the token is kept for the retry and the error returned,
+// so the credential is not marked failed: the token server did its part.
+func (r *VantageCredentialReconciler) writeIssued(ctx context.Context, f *facts, res result, key types.NamespacedName, tok *oauth.Token) (result, error) {
 	written, err := r.writeToken(ctx, f, tok)
 	var conflict *conflictError
 	if errors.As(err, &conflict) {
@@ -166,6 +183,7 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 		return res, nil
 	}
 	if err != nil {
+		r.unwritten.keep(key, f.cred.UID, f.inputs.hash, tok)
 		return res, err
 	}
 	f.token = written

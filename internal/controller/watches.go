@@ -42,7 +42,9 @@ const (
 //     blocked a target name, acts at once without caching anyone's data;
 //   - the metadata of all ConfigMaps, from that cache too, for CA bundles.
 //
-// The manager must be created with ManagerOptions applied.
+// Failed reconciles are retried at most maxRetryDelay apart unless opts
+// names a rate limiter (retry.go). The manager must be created with
+// ManagerOptions applied.
 func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
 	metaOpts := cache.Options{
 		HTTPClient:       mgr.GetHTTPClient(),
@@ -62,6 +64,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	}
 	r.metadata = metaCache
 	r.sources = newSourceData()
+	r.unwritten = newUnwrittenTokens()
 
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
@@ -105,6 +108,9 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		return err
 	}
 
+	if opts.RateLimiter == nil {
+		opts.RateLimiter = retryRateLimiter()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
