@@ -33,8 +33,32 @@ type ControlPlane struct {
 // StartControlPlane starts kube-apiserver and etcd from assets (a directory
 // with both binaries) and writes an admin kubeconfig into dir. No CRDs are
 // installed: callers apply config/ as a user would.
+//
+// The API server's certificates (serving, client CA, service-account key)
+// and etcd's data live in dir/control-plane, kept across
+// StopAPIServer/StartAPIServer and StopEtcd/StartEtcd, and both come back on
+// their first ports: clients, kubeconfigs and ServiceAccount tokens made
+// before a restart work after it. (envtest's default, a fresh temporary
+// directory per start, gives a restarted API server a new CA.)
 func StartControlPlane(assets, dir string) (*ControlPlane, error) {
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	kept := filepath.Join(dir, "control-plane")
+	// An earlier run's certificates would be reused without their CA.
+	if err := os.RemoveAll(kept); err != nil {
+		return nil, err
+	}
+	certDir, dataDir := filepath.Join(kept, "apiserver"), filepath.Join(kept, "etcd")
+	for _, d := range []string{certDir, dataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		ControlPlane: envtest.ControlPlane{
+			APIServer: &envtest.APIServer{CertDir: certDir},
+			Etcd:      &envtest.Etcd{DataDir: dataDir},
+		},
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
@@ -56,6 +80,23 @@ func StartControlPlane(assets, dir string) (*ControlPlane, error) {
 
 // Stop stops the API server and etcd.
 func (c *ControlPlane) Stop() error { return c.env.Stop() }
+
+// StopAPIServer stops kube-apiserver (SIGTERM, then SIGKILL after envtest's
+// stop timeout); etcd keeps running.
+func (c *ControlPlane) StopAPIServer() error { return c.env.ControlPlane.APIServer.Stop() }
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the
+// same address with the same certificates and keys, and returns once it
+// reports healthy.
+func (c *ControlPlane) StartAPIServer() error { return c.env.ControlPlane.APIServer.Start() }
+
+// StopEtcd stops etcd; the API server keeps running and fails what needs
+// storage until StartEtcd.
+func (c *ControlPlane) StopEtcd() error { return c.env.ControlPlane.Etcd.Stop() }
+
+// StartEtcd starts etcd again after StopEtcd, on the same client address
+// with the same data, and returns once it reports healthy.
+func (c *ControlPlane) StartEtcd() error { return c.env.ControlPlane.Etcd.Start() }
 
 // WriteTokenKubeconfig writes a kubeconfig that authenticates with a bearer
 // token (a ServiceAccount's, from the TokenRequest API), so a program run
