@@ -64,12 +64,19 @@ func main() {
 		kubeAPIBurst                        int
 		pprofAddr                           string
 		cacheSyncTimeout                    time.Duration
+		leaseDuration, renewDeadline        time.Duration
+		retryPeriod                         time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. Enabling this will ensure there is only one active controller manager.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a follower waits after the leader's last renewal before it takes the lease over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader tries to renew its lease before it steps down and exits, for instance while the API server is away; below the lease duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often leader-election clients try to acquire or renew the lease.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; only needed out of cluster (in a Pod it is the Pod's namespace).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
@@ -171,6 +178,9 @@ func main() {
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "vantage-credential-operator.vantage.omnivector.solutions",
 		LeaderElectionNamespace: leaderElectionNamespace,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
 		PprofBindAddress:        pprofAddr,
 		// The manager exits right after losing the lease, so a new leader
 		// never overlaps with this one's token requests.
