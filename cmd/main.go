@@ -249,7 +249,7 @@ func main() {
 
 	syncFailed := make(chan error, 1)
 	go func() {
-		if err := cacheSync.WaitSynced(ctx, clock.RealClock{}, cacheSyncTimeout); err != nil {
+		if err := cacheSync.WaitSynced(ctx, clock.RealClock{}, cacheSyncTimeout, setupLog); err != nil {
 			syncFailed <- err
 		}
 	}()

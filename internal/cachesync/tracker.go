@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -26,6 +27,9 @@ const checkTimeout = time.Second
 
 // pollInterval is how often WaitSynced looks again.
 const pollInterval = time.Second
+
+// reportInterval is how often WaitSynced logs what has not synced.
+const reportInterval = 10 * time.Second
 
 // informer is one informer the manager needs before it can work.
 type informer struct {
@@ -123,15 +127,22 @@ func (t *Tracker) Check(req *http.Request) error {
 
 // WaitSynced returns nil once every informer has synced or ctx has ended,
 // and an error naming those that have not when timeout passes first.
-func (t *Tracker) WaitSynced(ctx context.Context, clk clock.WithTicker, timeout time.Duration) error {
+// Meanwhile it logs those every reportInterval: the readiness endpoint is
+// public, so controller-runtime withholds the reason there.
+func (t *Tracker) WaitSynced(ctx context.Context, clk clock.WithTicker, timeout time.Duration, log logr.Logger) error {
 	deadline := clk.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := clk.NewTicker(pollInterval)
 	defer tick.Stop()
+	reported := clk.Now()
 	for {
 		err := t.Unsynced(ctx)
 		if err == nil {
 			return nil
+		}
+		if clk.Since(reported) >= reportInterval {
+			log.Info("waiting for the caches to sync", "unsynced", err.Error())
+			reported = clk.Now()
 		}
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -98,7 +99,7 @@ func TestUnsyncedReportsAnInformerThatCannotBeHad(t *testing.T) {
 // waitResult runs WaitSynced in the background.
 func waitResult(ctx context.Context, tr *Tracker, clk *clocktesting.FakeClock, timeout time.Duration) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- tr.WaitSynced(ctx, clk, timeout) }()
+	go func() { done <- tr.WaitSynced(ctx, clk, timeout, logr.Discard()) }()
 	return done
 }
 
