@@ -52,13 +52,26 @@ func StartControlPlane(assets, dir string) (*ControlPlane, error) {
 			return nil, err
 		}
 	}
+	// Their output, for a test that needs to know why one was slow to stop.
+	apiLog, err := os.Create(filepath.Join(kept, "kube-apiserver.log"))
+	if err != nil {
+		return nil, err
+	}
+	etcdLog, err := os.Create(filepath.Join(kept, "etcd.log"))
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		ControlPlane: envtest.ControlPlane{
-			APIServer: &envtest.APIServer{CertDir: certDir},
-			Etcd:      &envtest.Etcd{DataDir: dataDir},
+			APIServer: &envtest.APIServer{CertDir: certDir, Out: apiLog, Err: apiLog},
+			Etcd:      &envtest.Etcd{DataDir: dataDir, Out: etcdLog, Err: etcdLog},
 		},
 	}
+	// Watches end 1 s into a shutdown instead of holding the process until
+	// its 60 s shutdown timeout: StopAPIServer returns soon after the
+	// server stops listening, which it does at once.
+	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "1s")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
