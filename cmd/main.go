@@ -254,7 +254,7 @@ func main() {
 		}
 	}()
 	setupLog.Info("starting manager")
-	if err := runManager(ctx, clock.RealClock{}, mgr.Start, syncFailed, gracefulShutdownTimeout+shutdownMargin); err != nil {
+	if err := runManager(ctx, clock.RealClock{}, mgr.Start, syncFailed, cacheSync.Synced); err != nil {
 		setupLog.Error(err, "exiting")
 		os.Exit(1)
 	}

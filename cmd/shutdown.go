@@ -28,7 +28,9 @@ var (
 )
 
 // runManager runs start(ctx) and returns when it does, when syncFailed
-// delivers an error, or, once ctx has ended, after bound at most.
+// delivers an error, or, once ctx has ended, after a bound at most:
+// gracefulShutdownTimeout plus shutdownMargin, or only shutdownMargin when
+// synced says the caches had not synced by then.
 //
 // The bound is a guard against a controller-runtime bug: in v0.25.2 (and
 // v0.25.3) the manager's runnableGroup.Start (pkg/manager/runnable_group.go)
@@ -38,10 +40,10 @@ var (
 // returns. The upstream fix, kubernetes-sigs/controller-runtime#3440, was
 // closed unmerged. Remove the bound once a release returns from that loop.
 //
-// A sync failure returns at once: before the caches sync no controller runs
-// and no lease is held (both wait for the caches), so nothing needs a
-// graceful stop, and the stuck loop above would only delay the exit.
-func runManager(ctx context.Context, clk clock.Clock, start func(context.Context) error, syncFailed <-chan error, bound time.Duration) error {
+// Before the caches sync no controller runs and no lease is held (both wait
+// for the caches), so nothing needs a graceful stop: a sync failure returns
+// at once, and a signal before the sync waits only the margin.
+func runManager(ctx context.Context, clk clock.Clock, start func(context.Context) error, syncFailed <-chan error, synced func() bool) error {
 	done := make(chan error, 1)
 	go func() { done <- start(ctx) }()
 	select {
@@ -50,6 +52,10 @@ func runManager(ctx context.Context, clk clock.Clock, start func(context.Context
 	case err := <-syncFailed:
 		return fmt.Errorf("%w: %w", errCachesNotSynced, err)
 	case <-ctx.Done():
+	}
+	bound := gracefulShutdownTimeout + shutdownMargin
+	if !synced() {
+		bound = shutdownMargin
 	}
 	select {
 	case err := <-done:

@@ -9,7 +9,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
-const bound = 17 * time.Second
+const bound = gracefulShutdownTimeout + shutdownMargin
 
 // stuck never returns, as the manager's Start in controller-runtime#3440.
 func stuck(context.Context) error { select {} }
@@ -17,10 +17,14 @@ func stuck(context.Context) error { select {} }
 // honest returns when its context ends.
 func honest(ctx context.Context) error { <-ctx.Done(); return nil }
 
-// result runs runManager in the background.
+// result runs runManager, with caches synced, in the background.
 func result(ctx context.Context, clk *clocktesting.FakeClock, start func(context.Context) error, syncFailed <-chan error) <-chan error {
+	return resultSynced(ctx, clk, start, syncFailed, true)
+}
+
+func resultSynced(ctx context.Context, clk *clocktesting.FakeClock, start func(context.Context) error, syncFailed <-chan error, synced bool) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- runManager(ctx, clk, start, syncFailed, bound) }()
+	go func() { done <- runManager(ctx, clk, start, syncFailed, func() bool { return synced }) }()
 	return done
 }
 
@@ -36,28 +40,39 @@ func await(t *testing.T, done <-chan error) error {
 }
 
 func TestRunManagerForcesTheExitWhenStartIgnoresTheSignal(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	clk := clocktesting.NewFakeClock(time.Now())
-	done := result(ctx, clk, stuck, nil)
-	cancel()
-	// Not before the bound...
-	deadline := time.Now().Add(5 * time.Second)
-	for !clk.HasWaiters() {
-		if time.Now().After(deadline) {
-			t.Fatal("runManager never started waiting for the bound")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	clk.Step(bound - time.Millisecond)
-	select {
-	case err := <-done:
-		t.Fatalf("returned before the bound: %v", err)
-	default:
-	}
-	// ...and at it.
-	clk.Step(time.Millisecond)
-	if err := await(t, done); !errors.Is(err, errShutdownStuck) {
-		t.Fatalf("got %v, want errShutdownStuck", err)
+	for _, tt := range []struct {
+		name   string
+		synced bool
+		bound  time.Duration
+	}{
+		{"after the graceful timeout and the margin once synced", true, bound},
+		{"after the margin alone before the caches synced", false, shutdownMargin},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			clk := clocktesting.NewFakeClock(time.Now())
+			done := resultSynced(ctx, clk, stuck, nil, tt.synced)
+			cancel()
+			// Not before the bound...
+			deadline := time.Now().Add(5 * time.Second)
+			for !clk.HasWaiters() {
+				if time.Now().After(deadline) {
+					t.Fatal("runManager never started waiting for the bound")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			clk.Step(tt.bound - time.Millisecond)
+			select {
+			case err := <-done:
+				t.Fatalf("returned before the bound: %v", err)
+			default:
+			}
+			// ...and at it.
+			clk.Step(time.Millisecond)
+			if err := await(t, done); !errors.Is(err, errShutdownStuck) {
+				t.Fatalf("got %v, want errShutdownStuck", err)
+			}
+		})
 	}
 }
 

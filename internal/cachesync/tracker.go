@@ -117,6 +117,13 @@ func (t *Tracker) lastError(resource schema.GroupResource) string {
 	return ": " + err.Error()
 }
 
+// Synced reports whether every registered informer has synced.
+func (t *Tracker) Synced() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	return t.Unsynced(ctx) == nil
+}
+
 // Check is a readiness check (healthz.Checker): it fails while an informer
 // has not synced, saying which.
 func (t *Tracker) Check(req *http.Request) error {

@@ -75,15 +75,15 @@ func TestUnsyncedNamesEachInformerWithTheErrorOfItsResource(t *testing.T) {
 	}
 }
 
-func TestCheckFailsUntilSynced(t *testing.T) {
+func TestCheckAndSyncedFailUntilSynced(t *testing.T) {
 	tr, secretInf, cmInf := twoInformers(t)
 	req := httptest.NewRequest("GET", "/readyz", nil)
-	if err := tr.Check(req); err == nil {
+	if err := tr.Check(req); err == nil || tr.Synced() {
 		t.Fatal("not ready before the informers sync")
 	}
 	secretInf.Synced()
 	cmInf.Synced()
-	if err := tr.Check(req); err != nil {
+	if err := tr.Check(req); err != nil || !tr.Synced() {
 		t.Fatalf("ready once synced: %v", err)
 	}
 }

@@ -243,8 +243,9 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 			Expect(err).NotTo(HaveOccurred())
 			apiMetrics = func() writes {
 				GinkgoHelper()
-				series, err := utils.ScrapeSeries(hc, plane.Config.Host+"/metrics")
+				series, err := utils.ScrapeSeries(hc, strings.TrimSuffix(plane.Config.Host, "/")+"/metrics")
 				Expect(err).NotTo(HaveOccurred())
+				Expect(series).To(HaveKey(HavePrefix("apiserver_request_total{")))
 				return countWrites(series)
 			}
 		})
