@@ -28,6 +28,8 @@ type ControlPlane struct {
 	// Kubeconfig is the path of the admin's kubeconfig.
 	Kubeconfig string
 	dir        string
+	// logs hold kube-apiserver's and etcd's output.
+	logs []*os.File
 }
 
 // StartControlPlane starts kube-apiserver and etcd from assets (a directory
@@ -74,9 +76,10 @@ func StartControlPlane(assets, dir string) (*ControlPlane, error) {
 	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "1s")
 	cfg, err := env.Start()
 	if err != nil {
+		_, _ = apiLog.Close(), etcdLog.Close()
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
 	}
-	cp := &ControlPlane{env: env, Config: cfg, dir: dir}
+	cp := &ControlPlane{env: env, Config: cfg, dir: dir, logs: []*os.File{apiLog, etcdLog}}
 	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
 	if err == nil {
 		cp.Kubeconfig = filepath.Join(dir, "kubeconfig")
@@ -86,13 +89,19 @@ func StartControlPlane(assets, dir string) (*ControlPlane, error) {
 		}
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("writing the admin kubeconfig: %w", err), env.Stop())
+		return nil, errors.Join(fmt.Errorf("writing the admin kubeconfig: %w", err), cp.Stop())
 	}
 	return cp, nil
 }
 
 // Stop stops the API server and etcd.
-func (c *ControlPlane) Stop() error { return c.env.Stop() }
+func (c *ControlPlane) Stop() error {
+	err := c.env.Stop()
+	for _, f := range c.logs {
+		_ = f.Close()
+	}
+	return err
+}
 
 // StopAPIServer stops kube-apiserver (SIGTERM, then SIGKILL after envtest's
 // stop timeout); etcd keeps running.
