@@ -197,7 +197,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		Expect(took).To(BeNumerically("<", unsyncedShutdownBound+shutdownSlack), "its caches never synced: nothing to wait for")
 	})
 
-	It("becomes ready once its permissions are granted, without a restart", func() {
+	It("becomes ready once its permissions are granted, without a restart; a follower is ready too", func() {
 		m := start("late-rbac", serviceAccountKubeconfig("late-rbac"))
 		Eventually(func() string { return logOf(m.Process) }, 30*time.Second, 200*time.Millisecond).
 			Should(ContainSubstring("is forbidden"))
@@ -212,6 +212,13 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		GinkgoWriter.Printf("ready %.1fs after the permissions were granted\n", time.Since(granted).Seconds())
 		AddReportEntry("ready-after-grant", fmt.Sprintf("%.1fs", time.Since(granted).Seconds()))
 		Expect(m.Exited()).To(BeFalse())
+		Eventually(func() string { return logOf(m.Process) }, 30*time.Second, 200*time.Millisecond).
+			Should(ContainSubstring("Successfully acquired lease"))
+
+		By("a follower is ready once its caches have synced: it can take over")
+		follower := start("late-rbac-follower", serviceAccountKubeconfig(operatorSA))
+		Eventually(func() int { return readyz(follower) }, 30*time.Second, 100*time.Millisecond).Should(Equal(http.StatusOK))
+		Expect(logOf(follower.Process)).NotTo(ContainSubstring("Successfully acquired lease"))
 	})
 
 	It("exits non-zero after --cache-sync-timeout, naming the resource and the error", func() {
