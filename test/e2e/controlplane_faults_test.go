@@ -28,8 +28,8 @@ const (
 	shutdownSlack         = 3 * time.Second
 )
 
-// Clients of this suite's own fake Vantage server: one whose 45 s tokens
-// are refreshed about every 30 s, one with ordinary one-hour tokens.
+// Clients of this suite's own fake Vantage server: one whose 120 s tokens
+// are refreshed every 68 to 80 s, one with ordinary one-hour tokens.
 const (
 	dueClient   = "restart-due"
 	dueSecret   = "due-secret"
@@ -37,9 +37,16 @@ const (
 	freshSecret = "fresh-secret"
 )
 
-// outage is how long the API server, then etcd, stays away: longer than
-// the due client's refresh interval, so a refresh comes due meanwhile.
-const outage = 32 * time.Second
+// How long the API server, then etcd, stays away: longer than the due
+// client's refresh interval counting the stop around it, so a refresh
+// comes due meanwhile, and short enough that the token obtained then is
+// not itself due when it is written. etcd takes about 7 s to stop, and the
+// API server up to 35 s to write to it again after it returns, so its
+// outage is set shorter.
+const (
+	apiServerOutage = 85 * time.Second
+	etcdOutage      = 80 * time.Second
+)
 
 // A control plane of its own, so that stopping its API server and etcd
 // disturbs no other spec.
@@ -137,7 +144,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		DeferCleanup(plane.Stop)
 		var fakeProc *utils.Process
 		fakeProc, url, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), dir,
-			"--client", dueClient+":"+dueSecret+":45s", "--client", freshClient+":"+freshSecret)
+			"--client", dueClient+":"+dueSecret+":120s", "--client", freshClient+":"+freshSecret)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { _ = fakeProc.Stop(5 * time.Second) })
 
@@ -241,7 +248,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 			// Lease timings above the outages, so that the leader rides
 			// them out instead of stepping down (README, operator flags).
 			m = start("restarts", serviceAccountKubeconfig(operatorSA),
-				"--leader-elect-lease-duration=90s", "--leader-elect-renew-deadline=60s")
+				"--leader-elect-lease-duration=5m", "--leader-elect-renew-deadline=4m")
 			Eventually(func() int { return readyz(m) }, 60*time.Second, 200*time.Millisecond).Should(Equal(http.StatusOK))
 			pk("create", "namespace", "restart")
 			_, err := plane.Kubectl([]byte(credentialManifest("restart", "due", dueClient, dueSecret)+"---"+
@@ -262,11 +269,16 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		// rideOut stops what stop stops for the outage, right after a
 		// refresh of the due credential, starts it again, and checks what
 		// the issue asks of a return.
-		rideOut := func(what string, stop, restart func() error, writesSince func() writes) {
+		rideOut := func(what string, outage time.Duration, stop, restart func() error, writesSince func() writes) {
 			GinkgoHelper()
-			before := token("due")
-			Eventually(func() string { return token("due") }, 60*time.Second, 200*time.Millisecond).ShouldNot(Equal(before),
+			before, waiting := token("due"), time.Now()
+			// After an earlier outage this waits for the manager's informers
+			// too: client-go's reflectors retry a failed watch with a
+			// jittered backoff of up to a minute, and the reconciler's
+			// read-your-writes reads wait for them to see its last writes.
+			Eventually(func() string { return token("due") }, 3*time.Minute, 200*time.Millisecond).ShouldNot(Equal(before),
 				"a refresh, so the next one comes due during the outage")
+			GinkgoWriter.Printf("a refresh of the due credential %.1fs into the spec\n", time.Since(waiting).Seconds())
 			held, fresh := token("due"), token("fresh")
 			freshVersions := versionsIn(plane, "restart", "fresh")
 			dues, freshes := dueRequests(), freshRequests()
@@ -277,7 +289,15 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 			Consistently(m.Exited, outage, time.Second).Should(BeFalse(), "the manager rides out the outage")
 			Expect(dueRequests()).To(Equal(dues+1), "the refresh that came due got its token while %s was away", what)
 			Expect(restart()).To(Succeed())
+			// Back once the API server writes again: etcd's return alone is
+			// not enough, the API server has to reconnect to it.
+			restarted := time.Now()
+			Eventually(func() error {
+				_, err := plane.Kubectl(nil, "annotate", "namespace", "restart", "--overwrite", "writable-at="+time.Now().Format(time.RFC3339Nano))
+				return err
+			}, 2*time.Minute, 200*time.Millisecond).Should(Succeed())
 			back := time.Now()
+			GinkgoWriter.Printf("the API server writes again %.1fs after %s's restart\n", back.Sub(restarted).Seconds(), what)
 			Eventually(func() string { return token("due") }, 30*time.Second, 100*time.Millisecond).ShouldNot(Equal(held))
 			recovered := time.Since(back)
 			// Let any further write show before counting.
@@ -307,12 +327,12 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		It("rides out an API server restart: one token request, one Secret and one status write per due credential, within seconds", func() {
 			// The restarted API server's counters start at zero: what they
 			// count is what came after the return.
-			rideOut("the API server", plane.StopAPIServer, plane.StartAPIServer, func() writes { return apiMetrics() })
+			rideOut("the API server", apiServerOutage, plane.StopAPIServer, plane.StartAPIServer, func() writes { return apiMetrics() })
 		})
 
 		It("rides out an etcd restart the same way", func() {
 			var base writes
-			rideOut("etcd", func() error {
+			rideOut("etcd", etcdOutage, func() error {
 				base = apiMetrics()
 				return plane.StopEtcd()
 			}, plane.StartEtcd, func() writes { return apiMetrics().minus(base) })
