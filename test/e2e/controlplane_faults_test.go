@@ -308,7 +308,10 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 				what, outage, recovered.Seconds(), w, dueRequests()-dues, freshRequests()-freshes)
 			AddReportEntry(what+"-restart", fmt.Sprintf("recovered in %.1fs, writes %+v, token requests due %d fresh %d",
 				recovered.Seconds(), w, dueRequests()-dues, freshRequests()-freshes))
-			Expect(recovered).To(BeNumerically("<", 15*time.Second), "within seconds of the return")
+			// A write the manager sent while etcd was away can hang in the
+			// API server past the return (10 s measured), then the retry
+			// follows within the 5 s retry cap.
+			Expect(recovered).To(BeNumerically("<", 20*time.Second), "within seconds of the return")
 			Expect(w).To(Equal(writes{Secrets: 1, Statuses: 1}), "one Secret and one status write for the one credential that came due")
 
 			Expect(m.Exited()).To(BeFalse(), "the manager did not exit")
