@@ -19,6 +19,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -28,6 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/cachesync"
 	internalcontroller "github.com/omnivector-solutions/vantage-credential-operator/internal/controller"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/metricsauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
@@ -61,12 +63,20 @@ func main() {
 		kubeAPIQPS                          float64
 		kubeAPIBurst                        int
 		pprofAddr                           string
+		cacheSyncTimeout                    time.Duration
+		leaseDuration, renewDeadline        time.Duration
+		retryPeriod                         time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. Enabling this will ensure there is only one active controller manager.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a follower waits after the leader's last renewal before it takes the lease over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader tries to renew its lease before it steps down and exits, for instance while the API server is away; below the lease duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often leader-election clients try to acquire or renew the lease.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; only needed out of cluster (in a Pod it is the Pod's namespace).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
@@ -96,6 +106,9 @@ func main() {
 		"Client-side limit on requests per second to the Kubernetes API server; 0 leaves it off and relies on the server's priority and fairness.")
 	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 0, "Requests to the Kubernetes API server allowed in a burst above --kube-api-qps.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Serve net/http/pprof on this address, such as 127.0.0.1:6060 (empty: off).")
+	flag.DurationVar(&cacheSyncTimeout, "cache-sync-timeout", 5*time.Minute,
+		"Exit with an error naming the resource when the caches have not synced within this long after start "+
+			"(missing RBAC, unreachable API server), so the pod restarts visibly instead of idling.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -165,12 +178,21 @@ func main() {
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "vantage-credential-operator.vantage.omnivector.solutions",
 		LeaderElectionNamespace: leaderElectionNamespace,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
 		PprofBindAddress:        pprofAddr,
 		// The manager exits right after losing the lease, so a new leader
 		// never overlaps with this one's token requests.
 		LeaderElectionReleaseOnCancel: true,
+		// Below the Deployment's terminationGracePeriodSeconds; see shutdown.go.
+		GracefulShutdownTimeout: ptr.To(gracefulShutdownTimeout),
 	}
 	internalcontroller.ManagerOptions(&mgrOptions)
+	// The caches report their list errors here, so readiness and the sync
+	// deadline can say which resource cannot be listed and why.
+	cacheSync := cachesync.NewTracker()
+	mgrOptions.Cache.DefaultWatchErrorHandler = cacheSync.WatchErrorHandler
 	restConfig := ctrl.GetConfigOrDie()
 	if kubeAPIQPS > 0 {
 		restConfig.QPS, restConfig.Burst = float32(kubeAPIQPS), max(kubeAPIBurst, 1)
@@ -200,6 +222,7 @@ func main() {
 		Policy:    refresh.DefaultPolicy(),
 		Endpoints: endpoints,
 		Metrics:   internalcontroller.NewMetrics(metrics.Registry),
+		CacheSync: cacheSync,
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}); err != nil {
@@ -218,14 +241,22 @@ func main() {
 		setupLog.Error(err, "unable to set up health check")
 		os.Exit(1)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready once every informer has synced: a follower under leader election
+	// is then ready to take over. /healthz stays a liveness ping.
+	if err := mgr.AddReadyzCheck("informers", cacheSync.Check); err != nil {
 		setupLog.Error(err, "unable to set up ready check")
 		os.Exit(1)
 	}
 
+	syncFailed := make(chan error, 1)
+	go func() {
+		if err := cacheSync.WaitSynced(ctx, clock.RealClock{}, cacheSyncTimeout, setupLog); err != nil {
+			syncFailed <- err
+		}
+	}()
 	setupLog.Info("starting manager")
-	if err := mgr.Start(ctx); err != nil {
-		setupLog.Error(err, "problem running manager")
+	if err := runManager(ctx, clock.RealClock{}, mgr.Start, syncFailed, cacheSync.Synced); err != nil {
+		setupLog.Error(err, "exiting")
 		os.Exit(1)
 	}
 }

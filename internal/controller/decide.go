@@ -105,11 +105,17 @@ func refreshRequested(cred *vantagev1alpha1.VantageCredential) bool {
 
 // refreshAt is when the current token is due for refresh.
 func refreshAt(f *facts, p refresh.Policy) time.Time {
+	return tokenRefreshAt(f.cred, f.token.issuedAt, f.token.expiresAt, p)
+}
+
+// tokenRefreshAt is when cred's token issued at issued and expiring at
+// expires is due for refresh.
+func tokenRefreshAt(cred *vantagev1alpha1.VantageCredential, issued, expires time.Time, p refresh.Policy) time.Time {
 	var before *time.Duration
-	if rb := f.cred.Spec.RefreshBefore; rb != nil {
+	if rb := cred.Spec.RefreshBefore; rb != nil {
 		before = &rb.Duration
 	}
-	return p.RefreshTime(f.token.issuedAt, f.token.expiresAt, before, string(f.cred.UID))
+	return p.RefreshTime(issued, expires, before, string(cred.UID))
 }
 
 // expiryWake is when the current token expires, so Ready turns False on

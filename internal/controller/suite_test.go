@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -49,7 +50,68 @@ var (
 	mgrMetrics *prometheus.Registry
 	// liveReads counts the reconciler's live reads by namespace and name.
 	liveReads *countingReader
+	// apiAway fails the reconciler's writes in chosen namespaces, as an API
+	// server that is down would.
+	apiAway = &awayNamespaces{set: map[string]bool{}}
 )
+
+// awayNamespaces is a set of namespaces where every write the reconciler
+// makes fails with 503 Service Unavailable.
+type awayNamespaces struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+func (a *awayNamespaces) toggle(ns string, away bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.set[ns] = away
+}
+
+func (a *awayNamespaces) check(obj client.Object) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.set[obj.GetNamespace()] {
+		return apierrors.NewServiceUnavailable("the API server is away (test)")
+	}
+	return nil
+}
+
+// awayClient is a client whose writes fail in the namespaces of away.
+type awayClient struct {
+	client.Client
+	away *awayNamespaces
+}
+
+func (c awayClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	if err := c.away.check(obj); err != nil {
+		return err
+	}
+	return c.Client.Create(ctx, obj, opts...)
+}
+
+func (c awayClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	if err := c.away.check(obj); err != nil {
+		return err
+	}
+	return c.Client.Update(ctx, obj, opts...)
+}
+
+func (c awayClient) Status() client.SubResourceWriter {
+	return awayStatus{SubResourceWriter: c.Client.Status(), away: c.away}
+}
+
+type awayStatus struct {
+	client.SubResourceWriter
+	away *awayNamespaces
+}
+
+func (s awayStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	if err := s.away.check(obj); err != nil {
+		return err
+	}
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
 
 // countingReader counts the live reads that pass through it.
 type countingReader struct {
@@ -155,7 +217,7 @@ var _ = BeforeSuite(func() {
 	mgrMetrics = prometheus.NewRegistry()
 	liveReads = &countingReader{Reader: mgr.GetAPIReader(), counts: map[types.NamespacedName]int{}}
 	r := &VantageCredentialReconciler{
-		Client:    mgr.GetClient(),
+		Client:    awayClient{Client: mgr.GetClient(), away: apiAway},
 		APIReader: liveReads,
 		Scheme:    mgr.GetScheme(),
 		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),

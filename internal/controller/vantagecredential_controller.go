@@ -13,6 +13,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/cachesync"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
 )
@@ -37,9 +39,11 @@ type VantageCredentialReconciler struct {
 	// cache SetupWithManager starts for the watches.
 	metadata client.Reader
 	// sources holds the data of source Secrets by version (sources.go).
-	sources  *sourceData
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
+	sources *sourceData
+	// unwritten holds tokens the API server did not take (unwritten.go).
+	unwritten *unwrittenTokens
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
 	// Exchanger requests tokens; the controller knows it only by this interface.
 	Exchanger oauth.Exchanger
 	// Checker asks the Vantage API about a token, for spec.verifyToken.
@@ -49,6 +53,9 @@ type VantageCredentialReconciler struct {
 	Policy    refresh.Policy
 	Endpoints Endpoints
 	Metrics   *Metrics
+	// CacheSync, when set, learns the informers the watches use (and sees
+	// their list errors), for the readiness check and the sync deadline.
+	CacheSync *cachesync.Tracker
 }
 
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials,verbs=get;list;watch
@@ -65,6 +72,7 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if err := r.Get(ctx, req.NamespacedName, cred); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.unwritten.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -139,8 +147,14 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d decision) (result, error) {
 	res := result{decision: d}
 	start := time.Now()
+	key := types.NamespacedName{Namespace: f.cred.Namespace, Name: f.cred.Name}
+	if tok, id := r.unwritten.take(key, f.cred.UID, f.inputs.hash, f.now, func(t *oauth.Token) time.Time {
+		return tokenRefreshAt(f.cred, t.IssuedAt, t.Expiry, r.Policy)
+	}); tok != nil {
+		return r.writeIssued(ctx, f, res, key, tok, id)
+	}
 	req := f.inputs.request
-	req.Caller = f.cred.Namespace + "/" + f.cred.Name
+	req.Caller = key.String()
 	tok, err := r.Exchanger.Exchange(ctx, req)
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait
@@ -162,6 +176,14 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 		res.failed = failed
 		return res, nil
 	}
+	return r.writeIssued(ctx, f, res, key, tok, id)
+}
+
+// writeIssued writes an issued token to the target. When the API server
+// fails the write, the token (and what verifyToken learnt of it) is kept
+// for the retry and the error returned, so the credential is not marked
+// failed: the token server did its part.
+func (r *VantageCredentialReconciler) writeIssued(ctx context.Context, f *facts, res result, key types.NamespacedName, tok *oauth.Token, id *oauth.Identity) (result, error) {
 	written, err := r.writeToken(ctx, f, tok)
 	var conflict *conflictError
 	if errors.As(err, &conflict) {
@@ -169,6 +191,7 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 		return res, nil
 	}
 	if err != nil {
+		r.unwritten.keep(key, f.cred.UID, f.inputs.hash, tok, id)
 		return res, err
 	}
 	f.token = written

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/cachesync"
 )
 
 // Field indexes on VantageCredential, so a Secret event finds the
@@ -41,14 +42,20 @@ const (
 //     blocked a target name, acts at once without caching anyone's data;
 //   - the metadata of all ConfigMaps, from that cache too, for CA bundles.
 //
-// The manager must be created with ManagerOptions applied.
+// Failed reconciles are retried at most maxRetryDelay apart unless opts
+// names a rate limiter (retry.go). The manager must be created with
+// ManagerOptions applied.
 func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	metaCache, err := cache.New(mgr.GetConfig(), cache.Options{
+	metaOpts := cache.Options{
 		HTTPClient:       mgr.GetHTTPClient(),
 		Scheme:           mgr.GetScheme(),
 		Mapper:           mgr.GetRESTMapper(),
 		DefaultTransform: secretMetadataTransform,
-	})
+	}
+	if r.CacheSync != nil {
+		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
+	}
+	metaCache, err := cache.New(mgr.GetConfig(), metaOpts)
 	if err != nil {
 		return err
 	}
@@ -57,6 +64,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	}
 	r.metadata = metaCache
 	r.sources = newSourceData()
+	r.unwritten = newUnwrittenTokens()
 
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
@@ -88,6 +96,10 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	configMapMetadata := &metav1.PartialObjectMetadata{}
 	configMapMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 
+	if r.CacheSync != nil {
+		trackInformers(r.CacheSync, mgr.GetCache(), metaCache, secretMetadata, configMapMetadata)
+	}
+
 	secretInformer, err := metaCache.GetInformer(ctx, secretMetadata)
 	if err != nil {
 		return err
@@ -96,6 +108,9 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		return err
 	}
 
+	if opts.RateLimiter == nil {
+		opts.RateLimiter = retryRateLimiter()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -110,6 +125,18 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		WithOptions(opts).
 		Named("vantagecredential").
 		Complete(r)
+}
+
+// trackInformers registers every informer the watches below use, so the
+// manager is ready only once all have synced. A follower under leader
+// election starts no controller, so it is this registration that makes it
+// sync the same informers and be ready to take over.
+func trackInformers(t *cachesync.Tracker, mgrCache, metaCache cache.Informers, secretMetadata, configMapMetadata client.Object) {
+	t.Add("vantagecredentials", vantagev1alpha1.GroupVersion.WithResource("vantagecredentials").GroupResource(),
+		mgrCache, &vantagev1alpha1.VantageCredential{})
+	t.Add("secrets (managed)", corev1.Resource("secrets"), mgrCache, &corev1.Secret{})
+	t.Add("secrets (metadata)", corev1.Resource("secrets"), metaCache, secretMetadata)
+	t.Add("configmaps (metadata)", corev1.Resource("configmaps"), metaCache, configMapMetadata)
 }
 
 // credentialOfTarget maps one of the operator's Secrets to its credential

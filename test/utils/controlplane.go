@@ -28,18 +28,58 @@ type ControlPlane struct {
 	// Kubeconfig is the path of the admin's kubeconfig.
 	Kubeconfig string
 	dir        string
+	// logs hold kube-apiserver's and etcd's output.
+	logs []*os.File
 }
 
 // StartControlPlane starts kube-apiserver and etcd from assets (a directory
 // with both binaries) and writes an admin kubeconfig into dir. No CRDs are
 // installed: callers apply config/ as a user would.
+//
+// The API server's certificates (serving, client CA, service-account key)
+// and etcd's data live in dir/control-plane, kept across
+// StopAPIServer/StartAPIServer and StopEtcd/StartEtcd, and both come back on
+// their first ports: clients, kubeconfigs and ServiceAccount tokens made
+// before a restart work after it. (envtest's default, a fresh temporary
+// directory per start, gives a restarted API server a new CA.)
 func StartControlPlane(assets, dir string) (*ControlPlane, error) {
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	kept := filepath.Join(dir, "control-plane")
+	// An earlier run's certificates would be reused without their CA.
+	if err := os.RemoveAll(kept); err != nil {
+		return nil, err
+	}
+	certDir, dataDir := filepath.Join(kept, "apiserver"), filepath.Join(kept, "etcd")
+	for _, d := range []string{certDir, dataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	// Their output, for a test that needs to know why one was slow to stop.
+	apiLog, err := os.Create(filepath.Join(kept, "kube-apiserver.log"))
+	if err != nil {
+		return nil, err
+	}
+	etcdLog, err := os.Create(filepath.Join(kept, "etcd.log"))
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		ControlPlane: envtest.ControlPlane{
+			APIServer: &envtest.APIServer{CertDir: certDir, Out: apiLog, Err: apiLog},
+			Etcd:      &envtest.Etcd{DataDir: dataDir, Out: etcdLog, Err: etcdLog},
+		},
+	}
+	// Watches end 1 s into a shutdown instead of holding the process until
+	// its 60 s shutdown timeout: StopAPIServer returns soon after the
+	// server stops listening, which it does at once.
+	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "1s")
 	cfg, err := env.Start()
 	if err != nil {
+		_, _ = apiLog.Close(), etcdLog.Close()
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
 	}
-	cp := &ControlPlane{env: env, Config: cfg, dir: dir}
+	cp := &ControlPlane{env: env, Config: cfg, dir: dir, logs: []*os.File{apiLog, etcdLog}}
 	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
 	if err == nil {
 		cp.Kubeconfig = filepath.Join(dir, "kubeconfig")
@@ -49,13 +89,36 @@ func StartControlPlane(assets, dir string) (*ControlPlane, error) {
 		}
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("writing the admin kubeconfig: %w", err), env.Stop())
+		return nil, errors.Join(fmt.Errorf("writing the admin kubeconfig: %w", err), cp.Stop())
 	}
 	return cp, nil
 }
 
 // Stop stops the API server and etcd.
-func (c *ControlPlane) Stop() error { return c.env.Stop() }
+func (c *ControlPlane) Stop() error {
+	err := c.env.Stop()
+	for _, f := range c.logs {
+		_ = f.Close()
+	}
+	return err
+}
+
+// StopAPIServer stops kube-apiserver (SIGTERM, then SIGKILL after envtest's
+// stop timeout); etcd keeps running.
+func (c *ControlPlane) StopAPIServer() error { return c.env.ControlPlane.APIServer.Stop() }
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the
+// same address with the same certificates and keys, and returns once it
+// reports healthy.
+func (c *ControlPlane) StartAPIServer() error { return c.env.ControlPlane.APIServer.Start() }
+
+// StopEtcd stops etcd; the API server keeps running and fails what needs
+// storage until StartEtcd.
+func (c *ControlPlane) StopEtcd() error { return c.env.ControlPlane.Etcd.Stop() }
+
+// StartEtcd starts etcd again after StopEtcd, on the same client address
+// with the same data, and returns once it reports healthy.
+func (c *ControlPlane) StartEtcd() error { return c.env.ControlPlane.Etcd.Start() }
 
 // WriteTokenKubeconfig writes a kubeconfig that authenticates with a bearer
 // token (a ServiceAccount's, from the TokenRequest API), so a program run

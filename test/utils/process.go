@@ -35,11 +35,20 @@ func StartProcess(logPath, name string, args ...string) (*Process, error) {
 	}
 	p := &Process{cmd: cmd, done: make(chan struct{}), Log: logPath}
 	go func() {
-		_ = cmd.Wait() // the exit status is not needed: callers look at the log
+		_ = cmd.Wait() // the exit status is read by ExitCode
 		_ = f.Close()
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// ExitCode is the process's exit status once it has ended; -1 while it
+// runs or when a signal killed it.
+func (p *Process) ExitCode() int {
+	if !p.Exited() {
+		return -1
+	}
+	return p.cmd.ProcessState.ExitCode()
 }
 
 // Exited reports whether the process has ended.
