@@ -301,6 +301,12 @@ func TestDiscover(t *testing.T) {
 						t.Errorf("description %q lacks %q", e.Description, w)
 					}
 				}
+				if prefix := "issuer discovery failed (" + e.Code + ")"; strings.HasPrefix(e.Code, "discovery_") || strings.HasPrefix(e.Code, "issuer_") ||
+					strings.HasPrefix(e.Code, "invalid_discovery") {
+					if !strings.HasPrefix(e.Error(), prefix) {
+						t.Errorf("message %q does not start with %q", e.Error(), prefix)
+					}
+				}
 				if strings.ContainsAny(e.Error(), "\n\x1b") || strings.Contains(e.Error(), "hunter2") {
 					t.Errorf("message %q holds control characters or a credential", e.Error())
 				}

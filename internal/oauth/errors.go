@@ -76,6 +76,8 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	switch {
+	case e.Code == codeDiscoveryFailed || e.Code == codeIssuerMismatch || e.Code == codeInvalidDiscovery:
+		fmt.Fprintf(&b, "issuer discovery failed (%s)", e.Code)
 	case e.api && e.StatusCode != 0:
 		fmt.Fprintf(&b, "Vantage API answered %d %s", e.StatusCode, e.Code)
 	case e.api:
