@@ -269,7 +269,11 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		// rideOut stops what stop stops for the outage, right after a
 		// refresh of the due credential, starts it again, and checks what
 		// the issue asks of a return.
-		rideOut := func(what string, outage time.Duration, stop, restart func() error, writesSince func() writes) {
+		// hung says requests sent during the outage can hang in the API
+		// server and finish after it, as they do while etcd is away: such a
+		// status patch may reach etcd yet count as failed (a timeout to its
+		// client), so the API server's counters may miss it.
+		rideOut := func(what string, outage time.Duration, stop, restart func() error, writesSince func() writes, hung bool) {
 			GinkgoHelper()
 			before, waiting := token("due"), time.Now()
 			// After an earlier outage this waits for the manager's informers
@@ -312,7 +316,17 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 			// API server past the return (10 s measured), then the retry
 			// follows within the 5 s retry cap.
 			Expect(recovered).To(BeNumerically("<", 20*time.Second), "within seconds of the return")
-			Expect(w).To(Equal(writes{Secrets: 1, Statuses: 1}), "one Secret and one status write for the one credential that came due")
+			// The status tells the new token's expiry: its write reached etcd.
+			Eventually(func() string {
+				return pk("get", "vcred", "due", "-n", "restart", "-o", "jsonpath={.status.expiresAt}")
+			}, 30*time.Second, 200*time.Millisecond).Should(Equal(
+				pk("get", "secret", "due", "-n", "restart", "-o", `jsonpath={.metadata.annotations.vantage\.omnivector\.solutions/expires-at}`)))
+			if hung {
+				Expect(w.Secrets).To(Equal(1), "one Secret write for the one credential that came due")
+				Expect(w.Statuses).To(BeNumerically("<=", 1), "at most one status write counted for it")
+			} else {
+				Expect(w).To(Equal(writes{Secrets: 1, Statuses: 1}), "one Secret and one status write for the one credential that came due")
+			}
 
 			Expect(m.Exited()).To(BeFalse(), "the manager did not exit")
 			Expect(token("fresh")).To(Equal(fresh), "no token lost from a target")
@@ -330,7 +344,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		It("rides out an API server restart: one token request, one Secret and one status write per due credential, within seconds", func() {
 			// The restarted API server's counters start at zero: what they
 			// count is what came after the return.
-			rideOut("the API server", apiServerOutage, plane.StopAPIServer, plane.StartAPIServer, func() writes { return apiMetrics() })
+			rideOut("the API server", apiServerOutage, plane.StopAPIServer, plane.StartAPIServer, func() writes { return apiMetrics() }, false)
 		})
 
 		It("rides out an etcd restart the same way", func() {
@@ -338,7 +352,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 			rideOut("etcd", etcdOutage, func() error {
 				base = apiMetrics()
 				return plane.StopEtcd()
-			}, plane.StartEtcd, func() writes { return apiMetrics().minus(base) })
+			}, plane.StartEtcd, func() writes { return apiMetrics().minus(base) }, true)
 		})
 	})
 })
