@@ -159,6 +159,24 @@ type SecretKeyReference struct {
 	Key *string `json:"key,omitempty"`
 }
 
+// APIKeySecretReference names a Secret in the credential's namespace holding
+// a Vantage API key.
+type APIKeySecretReference struct {
+	// name is the name of the Secret holding the API key.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// key is the data key holding the API key. Default api-key.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key *string `json:"key,omitempty"`
+}
+
 // TargetTemplate shapes the target Secret.
 type TargetTemplate struct {
 	// type is the Secret type of the target. Default Opaque.
@@ -213,11 +231,42 @@ type TargetSpec struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.scopeDelimiter) && self.scopeDelimiter == 'Comma' && has(self.scopes) && self.scopes.exists(s, s.contains(',')))",message="with scopeDelimiter Comma no scope may contain a comma: the token server could not tell the scopes apart"
 // +kubebuilder:validation:XValidation:rule="!(has(self.tokenURL) && has(self.issuerURL))",message="set tokenURL or issuerURL, not both: issuerURL discovers the token endpoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.expectedIssuer) || has(self.issuerURL)",message="expectedIssuer needs issuerURL: it names the issuer that issuerURL's discovery document may name instead"
+// +kubebuilder:validation:XValidation:rule="has(self.serviceAccountSecretRef) != has(self.apiKeySecretRef)",message="set exactly one of serviceAccountSecretRef (a service-account key, exchanged for tokens) and apiKeySecretRef (a Vantage API key, written as it is)"
+// +kubebuilder:validation:XValidation:rule="!has(self.apiKeySecretRef) || !(has(self.tokenURL) || has(self.issuerURL) || has(self.audience) || has(self.scopes) || has(self.scopeDelimiter) || has(self.refreshBefore) || has(self.verifyToken))",message="with apiKeySecretRef the API key itself is the credential: tokenURL, issuerURL, audience, scopes, scopeDelimiter, refreshBefore and verifyToken belong to serviceAccountSecretRef; remove them"
+// +kubebuilder:validation:XValidation:rule="has(self.apiKeySecretRef) || !(has(self.validateInterval) || has(self.expiryWarning))",message="validateInterval and expiryWarning belong to apiKeySecretRef: a service-account key's tokens are refreshed before they expire instead"
 type VantageCredentialSpec struct {
 	// serviceAccountSecretRef names the Secret holding the Vantage
-	// service-account key (client_id and client_secret).
-	// +required
-	ServiceAccountSecretRef SecretKeyReference `json:"serviceAccountSecretRef"`
+	// service-account key (client_id and client_secret, or a private
+	// key). Exactly one of serviceAccountSecretRef and apiKeySecretRef.
+	// +optional
+	ServiceAccountSecretRef *SecretKeyReference `json:"serviceAccountSecretRef,omitempty"`
+
+	// apiKeySecretRef names the Secret holding a Vantage API key. The key
+	// is checked with the Vantage API (GET <apiURL>/v1/auth/test) when the
+	// Secret changes and every validateInterval, and written to the target
+	// once a check passed. Exactly one of serviceAccountSecretRef and
+	// apiKeySecretRef.
+	// +optional
+	APIKeySecretRef *APIKeySecretReference `json:"apiKeySecretRef,omitempty"`
+
+	// validateInterval is how often an API key is checked again. Default
+	// 1h, at least 1m. Only with apiKeySecretRef.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="validateInterval must be at least 1m: every check is a request to the Vantage API"
+	ValidateInterval *metav1.Duration `json:"validateInterval,omitempty"`
+
+	// expiryWarning is how long before an API key expires a Warning event
+	// (APIKeyExpiringSoon) says so, at most once a day. Default 336h (14
+	// days). Only with apiKeySecretRef.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="expiryWarning must be a positive duration such as 336h"
+	ExpiryWarning *metav1.Duration `json:"expiryWarning,omitempty"`
 
 	// scopes requested for the token, such as jobs:read. Empty means the
 	// client's default scopes.
@@ -328,7 +377,8 @@ type VantageCredentialStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// expiresAt is when the token in the target Secret expires.
+	// expiresAt is when the token in the target Secret expires; absent for
+	// an API key that never expires.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 
@@ -339,6 +389,16 @@ type VantageCredentialStatus struct {
 	// nextRefreshTime is when the next exchange is due.
 	// +optional
 	NextRefreshTime *metav1.Time `json:"nextRefreshTime,omitempty"`
+
+	// lastValidationTime is when the Vantage API last accepted the API key
+	// (apiKeySecretRef); the next check is validateInterval later.
+	// +optional
+	LastValidationTime *metav1.Time `json:"lastValidationTime,omitempty"`
+
+	// expiryWarningTime is when the last APIKeyExpiringSoon event was
+	// emitted, so that it comes at most once a day.
+	// +optional
+	ExpiryWarningTime *metav1.Time `json:"expiryWarningTime,omitempty"`
 
 	// lastFailureTime is when the last exchange failed.
 	// +optional
@@ -360,8 +420,8 @@ type VantageCredentialStatus struct {
 	// +listType=atomic
 	GrantedScopes []string `json:"grantedScopes,omitempty"`
 
-	// userID is whom the Vantage API says the token authenticates, as
-	// checked with verifyToken.
+	// userID is whom the Vantage API says the token or API key
+	// authenticates, as checked with verifyToken or for an API key.
 	// +optional
 	UserID string `json:"userID,omitempty"`
 
@@ -381,7 +441,7 @@ type VantageCredentialStatus struct {
 }
 
 // VantageCredential turns a Vantage service-account key into a fresh access
-// token kept in a Secret.
+// token kept in a Secret, or checks a Vantage API key and keeps it there.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=vcred,categories=vantage
@@ -390,7 +450,7 @@ type VantageCredentialStatus struct {
 // +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.targetSecretName`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.spec.serviceAccountSecretRef.name != (has(self.spec.target) && has(self.spec.target.name) ? self.spec.target.name : self.metadata.name)",message="the target Secret must differ from the service-account Secret: set spec.target.name to another name"
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.serviceAccountSecretRef) ? self.spec.serviceAccountSecretRef.name : has(self.spec.apiKeySecretRef) ? self.spec.apiKeySecretRef.name : '') != (has(self.spec.target) && has(self.spec.target.name) ? self.spec.target.name : self.metadata.name)",message="the target Secret must differ from the Secret holding the key: set spec.target.name to another name"
 type VantageCredential struct {
 	metav1.TypeMeta `json:",inline"`
 

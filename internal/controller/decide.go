@@ -62,7 +62,8 @@ func exchangeTrigger(f *facts, p refresh.Policy) trigger {
 		return triggerInputsChanged
 	case refreshRequested(f.cred):
 		return triggerRequested
-	case !f.now.Before(refreshAt(f, p)):
+	}
+	if at := refreshAt(f, p); !at.IsZero() && !f.now.Before(at) {
 		return triggerScheduled
 	}
 	return triggerNone
@@ -79,6 +80,11 @@ func decideRetry(f *facts) decision {
 	}
 	if refreshRequested(f.cred) {
 		return decision{exchange: triggerRequested}
+	}
+	if usesAPIKey(f.cred) && st.NextRefreshTime == nil {
+		// The API refused the key: only another one can help, and its
+		// Secret's watch brings it.
+		return decision{wakeAt: expiryWake(f)}
 	}
 	if st.NextRefreshTime == nil || !f.now.Before(st.NextRefreshTime.Time) {
 		return decision{exchange: triggerRetry}
@@ -103,8 +109,12 @@ func refreshRequested(cred *vantagev1alpha1.VantageCredential) bool {
 	return ok && v != "" && v != cred.Status.LastHandledRefreshRequest
 }
 
-// refreshAt is when the current token is due for refresh.
+// refreshAt is when the current token is due for refresh, or an API key
+// for its next check; zero for never.
 func refreshAt(f *facts, p refresh.Policy) time.Time {
+	if usesAPIKey(f.cred) {
+		return nextCheckAt(f)
+	}
 	return tokenRefreshAt(f.cred, f.token.issuedAt, f.token.expiresAt, p)
 }
 
@@ -119,7 +129,7 @@ func tokenRefreshAt(cred *vantagev1alpha1.VantageCredential, issued, expires tim
 }
 
 // expiryWake is when the current token expires, so Ready turns False on
-// time; zero when there is no valid token.
+// time; zero when there is no valid token or it never expires.
 func expiryWake(f *facts) time.Time {
 	if f.token.validAt(f.now) {
 		return f.token.expiresAt

@@ -151,7 +151,7 @@ var _ = Describe("token server faults", func() {
 			Expect(err).NotTo(HaveOccurred())
 			metrics, err := json.Marshal(families)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(string(metrics)).To(ContainSubstring("vantage_credential_token_exchanges_total"), "the operator's metrics were gathered")
+			Expect(string(metrics)).To(ContainSubstring("vantage_credential_ready"), "the operator's metrics were gathered")
 			secrets := []string{faultSecret, "fault-token-value"}
 			if c.at == atCheck {
 				// The token the API was asked about, and did not accept, too.
@@ -196,8 +196,10 @@ var _ = Describe("token server faults", func() {
 		},
 		// A discovered endpoint is cached for an hour, so refreshes do not
 		// meet the issuer's faults.
+		// An API key's next check is a minute away at the least; its
+		// faults at a re-check are in apikey_credential_test.go.
 		faultEntries(func(c pointedFault) bool {
-			return !c.badURL && c.want.reason != ReasonTokenValid && c.at != atDiscovery
+			return !c.badURL && c.want.reason != ReasonTokenValid && c.at != atDiscovery && c.at != atAPIKey
 		}),
 	)
 })
@@ -218,14 +220,16 @@ type pointedFault struct {
 }
 
 // faultPoint is where a fault hits: the token endpoint, the issuer's
-// discovery document (spec.issuerURL), or the Vantage API's check of a new
-// token (spec.verifyToken).
+// discovery document (spec.issuerURL), the Vantage API's check of a new
+// token (spec.verifyToken), or its check of an API key
+// (spec.apiKeySecretRef, whose key is faultSecret).
 type faultPoint string
 
 const (
 	atToken     faultPoint = ""
 	atDiscovery faultPoint = "discovery"
 	atCheck     faultPoint = "API check"
+	atAPIKey    faultPoint = "API key check"
 )
 
 // realm is the namespace's own issuer on the fake server, so no discovery
@@ -249,6 +253,13 @@ func (at faultPoint) configure(ns string, c *vantagev1alpha1.VantageCredential, 
 		if badURL {
 			c.Spec.APIURL = ptr.To(strings.TrimSuffix(closedPortURL(), "/oauth/token"))
 		}
+	case atAPIKey:
+		saSecret(ns, "apikey", map[string]string{"api-key": faultSecret})
+		c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
+		c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "apikey"}
+		if badURL {
+			c.Spec.APIURL = ptr.To(strings.TrimSuffix(closedPortURL(), "/oauth/token"))
+		}
 	}
 }
 
@@ -265,7 +276,7 @@ func injectFault(ns, id string, c pointedFault) func() int {
 	var mu sync.Mutex
 	n := 0
 	hits := func(r *http.Request) bool {
-		if c.at == atCheck {
+		if c.at == atCheck || c.at == atAPIKey {
 			return r.URL.Path == oauthtest.AuthTestPath
 		}
 		p := "/realms/" + realm(ns)
@@ -364,11 +375,32 @@ var checkFaultCases = []faultCase{
 		outcome{reason: ReasonValidationFailed, stalled: true, words: []string{"not the Vantage API's auth/test response", "text/html"}}},
 }
 
+// apiKeyFaultCases are faults of the Vantage API when it checks an API
+// key: a refusal stalls until the key changes, a page that is not the API
+// stalls, anything else is retried, and the key is never written unchecked.
+// A 404 (no auth/test endpoint) is no fault for an API key: it is written,
+// unverified (apikey_credential_test.go).
+var apiKeyFaultCases = []faultCase{
+	{"connection refused", nil, true, outcome{reason: ReasonValidationFailed, words: []string{"connection refused"}}},
+	{"no answer within the client timeout", hang, false, outcome{reason: ReasonValidationFailed, words: []string{"no answer within 5s"}}},
+	{"401", answer(http.StatusUnauthorized, `{"error":"invalid_token","error_description":"The access token provided is invalid"}`, "Content-Type", "application/json"),
+		false, outcome{reason: ReasonAPIKeyRejected, stalled: true, words: []string{"401 invalid_token"}}},
+	{"200 with authenticated false", answer(http.StatusOK, `{"authenticated":false}`, "Content-Type", "application/json"),
+		false, outcome{reason: ReasonAPIKeyRejected, stalled: true, words: []string{"does not authenticate"}}},
+	{"503", answer(http.StatusServiceUnavailable, ""), false, outcome{reason: ReasonValidationFailed, words: []string{"503"}}},
+	{"429 with Retry-After", answer(http.StatusTooManyRequests, "", "Retry-After", "120"), false,
+		outcome{reason: ReasonValidationFailed, words: []string{"429"}, retryAtLeast: 2 * time.Minute}},
+	{"200 with an HTML page", answer(http.StatusOK, "<html><body>Vantage</body></html>", "Content-Type", "text/html"), false,
+		outcome{reason: ReasonValidationFailed, stalled: true, words: []string{"not the Vantage API's auth/test response", "text/html"}}},
+	{"expires_at not a time", answer(http.StatusOK, `{"authenticated":true,"user_id":"u","scopes":[],"expires_at":"soon"}`, "Content-Type", "application/json"), false,
+		outcome{reason: ReasonValidationFailed, stalled: true, words: []string{"expires_at", "not an RFC 3339 time"}}},
+}
+
 // faultEntries are the table entries of the cases keep selects, at every
 // fault point.
 func faultEntries(keep func(pointedFault) bool) []TableEntry {
 	var entries []TableEntry
-	for at, cases := range map[faultPoint][]faultCase{atToken: faultCases, atDiscovery: discoveryFaultCases, atCheck: checkFaultCases} {
+	for at, cases := range map[faultPoint][]faultCase{atToken: faultCases, atDiscovery: discoveryFaultCases, atCheck: checkFaultCases, atAPIKey: apiKeyFaultCases} {
 		for _, c := range cases {
 			if pc := (pointedFault{c, at}); keep(pc) {
 				name := c.name

@@ -40,15 +40,19 @@ type facts struct {
 // currentToken is what the target Secret's annotations say about the token
 // in it.
 type currentToken struct {
-	issuedAt   time.Time
+	issuedAt time.Time
+	// expiresAt is zero for an API key that never expires.
 	expiresAt  time.Time
 	inputsHash string
-	// assumedLifetime: the token server gave no expiry, so expiresAt is
-	// issuedAt plus the operator's default lifetime.
-	assumedLifetime bool
+	// source says where expiresAt came from; LifetimeDefault means the
+	// token server gave no expiry, so it is issuedAt plus the operator's
+	// default lifetime.
+	source oauth.LifetimeSource
 }
 
-func (t *currentToken) validAt(now time.Time) bool { return t != nil && now.Before(t.expiresAt) }
+func (t *currentToken) validAt(now time.Time) bool {
+	return t != nil && (t.expiresAt.IsZero() || now.Before(t.expiresAt))
+}
 
 // gather reads the credential's inputs and its target. Errors it returns are
 // failures to talk to the API server; everything wrong with the inputs
@@ -62,15 +66,18 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 	}
 	f.target = target
 
-	ref := cred.Spec.ServiceAccountSecretRef
+	name, holds := sourceSecret(cred)
 	// The cache holds only the operator's own Secrets, so that unrelated
 	// Secrets cost no memory; sources are read live, once per version.
-	source, err := r.readSource(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: ref.Name})
+	source, err := r.readSource(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: name})
 	switch {
 	case err != nil:
 		return nil, err
 	case source == nil:
-		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found: create it with the service-account key (client_id and client_secret)", ref.Name), false}
+		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found: create it with %s", name, holds), false}
+	case usesAPIKey(cred):
+		f.sourceVersion = source.ResourceVersion
+		f.inputs, f.problem = readAPIKeyInputs(cred, source, r.Endpoints)
 	default:
 		f.sourceVersion = source.ResourceVersion
 		f.inputs, f.problem = readInputs(cred, source, r.Endpoints)
@@ -125,7 +132,8 @@ func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.N
 	return s, nil
 }
 
-// readInputs parses the key in the source Secret and resolves the inputs.
+// readInputs parses the service-account key in the source Secret and
+// resolves the inputs.
 func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, e Endpoints) (*inputs, *problem) {
 	ref := cred.Spec.ServiceAccountSecretRef
 	key, err := serviceaccount.Parse(source.Data, ptr.Deref(ref.Key, ""))
@@ -174,17 +182,23 @@ func owned(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) bool 
 // target are as it wrote them; nil otherwise, which gets a new token.
 func tokenIn(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) *currentToken {
 	a := target.Annotations
-	issued, err1 := time.Parse(time.RFC3339, a[vantagev1alpha1.IssuedAtAnnotation])
-	expires, err2 := time.Parse(time.RFC3339, a[vantagev1alpha1.ExpiresAtAnnotation])
-	if err1 != nil || err2 != nil {
+	source := oauth.LifetimeSource(a[vantagev1alpha1.ExpirySourceAnnotation])
+	issued, err := time.Parse(time.RFC3339, a[vantagev1alpha1.IssuedAtAnnotation])
+	if err != nil {
 		return nil
+	}
+	var expires time.Time
+	// Only an API key may lack an expiry.
+	if v, ok := a[vantagev1alpha1.ExpiresAtAnnotation]; ok || !apiKeySource(source) {
+		if expires, err = time.Parse(time.RFC3339, v); err != nil {
+			return nil
+		}
 	}
 	keys := targetsecret.Keys(templates(cred), organizationIn(target))
 	if a[vantagev1alpha1.DataHashAnnotation] != targetsecret.Hash(target.Data, keys) {
 		return nil
 	}
-	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation],
-		assumedLifetime: a[vantagev1alpha1.ExpirySourceAnnotation] == string(oauth.LifetimeDefault)}
+	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation], source: source}
 }
 
 // organizationIn tells whether the default layout written included

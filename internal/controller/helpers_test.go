@@ -94,7 +94,7 @@ func newCredential(ns, name, secretName string, mutate ...func(*vantagev1alpha1.
 	c := &vantagev1alpha1.VantageCredential{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: vantagev1alpha1.VantageCredentialSpec{
-			ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: secretName},
+			ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: secretName},
 			Scopes:                  []string{"jobs:read", "clusters:read"},
 		},
 	}

@@ -28,7 +28,11 @@ type problem struct {
 
 // inputs is everything a token and the target's data are made from.
 type inputs struct {
-	request      oauth.Request
+	// request is the token request; for an API key only its TLS settings
+	// are used, for the check.
+	request oauth.Request
+	// apiKey is the API key of apiKeySecretRef, "" for a service-account key.
+	apiKey       string
 	apiURL       string
 	organization string
 	// templates is spec.target.template.data; nil means the default layout.
@@ -58,12 +62,9 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 			strings.Join(e.AllowedTokenHosts, ", "), hostOf(u), source), true}
 	}
 
-	var templates map[string]string
-	if t := spec.Target; t != nil && t.Template != nil && t.Template.Data != nil {
-		templates = t.Template.Data
-	}
-	if err := targetsecret.Validate(templates); err != nil {
-		return nil, &problem{ReasonInvalidTemplate, "spec.target.template.data: " + err.Error(), true}
+	templates, p := templateData(spec)
+	if p != nil {
+		return nil, p
 	}
 
 	in := &inputs{
@@ -89,9 +90,23 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 	return in, nil
 }
 
+// templateData is spec.target.template.data, nil for the default layout,
+// once it is known to render.
+func templateData(spec *vantagev1alpha1.VantageCredentialSpec) (map[string]string, *problem) {
+	var templates map[string]string
+	if t := spec.Target; t != nil && t.Template != nil && t.Template.Data != nil {
+		templates = t.Template.Data
+	}
+	if err := targetsecret.Validate(templates); err != nil {
+		return nil, &problem{ReasonInvalidTemplate, "spec.target.template.data: " + err.Error(), true}
+	}
+	return templates, nil
+}
+
 // fingerprint hashes what the token and the data are made of. The target
-// Secret carries it, and that Secret holds a token anyway, so the hash of
-// the client secret in it reveals nothing a reader could not use directly.
+// Secret carries it, and that Secret holds a token (or the API key itself)
+// anyway, so the hash of the client secret or API key in it reveals nothing
+// a reader could not use directly.
 // A private key is named by its public half.
 func (in *inputs) fingerprint() string {
 	var publicKey []byte
@@ -109,10 +124,11 @@ func (in *inputs) fingerprint() string {
 		PublicKey                 []byte `json:",omitempty"`
 		CommaScopes               bool   `json:",omitempty"`
 		IssuerURL, ExpectedIssuer string `json:",omitempty"`
+		APIKey                    string `json:",omitempty"`
 	}{
 		in.request.TokenURL, in.request.ClientID, in.request.ClientSecret, in.request.Audience, in.apiURL, in.organization,
 		in.request.Scopes, in.templates, in.request.KeyID, publicKey, in.request.CommaScopes,
-		in.request.IssuerURL, in.request.ExpectedIssuer,
+		in.request.IssuerURL, in.request.ExpectedIssuer, in.apiKey,
 	})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

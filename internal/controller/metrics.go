@@ -19,6 +19,7 @@ type Metrics struct {
 	ready     *prometheus.GaugeVec
 	exchanges *prometheus.CounterVec
 	latency   prometheus.Histogram
+	checks    *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -41,8 +42,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time taken by token requests, including client-side rate limiting.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vantage_credential_api_key_checks_total",
+			Help: "Checks of API keys with the Vantage API by result: success, unverified (the API has no auth/test endpoint), transient (retried with backoff) or terminal (stalled until the key changes).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.expiry, m.ready, m.exchanges, m.latency)
+	reg.MustRegister(m.expiry, m.ready, m.exchanges, m.latency, m.checks)
 	return m
 }
 
@@ -56,6 +61,22 @@ func (m *Metrics) exchanged(err error, took time.Duration) {
 		m.exchanges.WithLabelValues("terminal").Inc()
 	default:
 		m.exchanges.WithLabelValues("transient").Inc()
+	}
+}
+
+// checked counts a check of an API key; the latency histogram is the token
+// requests' alone.
+func (m *Metrics) checked(err error) {
+	var oerr *oauth.Error
+	switch {
+	case err == nil:
+		m.checks.WithLabelValues("success").Inc()
+	case oauth.IsCode(err, oauth.CodeNoAuthTest):
+		m.checks.WithLabelValues("unverified").Inc()
+	case errors.As(err, &oerr) && oerr.Kind == oauth.Terminal:
+		m.checks.WithLabelValues("terminal").Inc()
+	default:
+		m.checks.WithLabelValues("transient").Inc()
 	}
 }
 

@@ -64,6 +64,26 @@ const (
 	// stalled).
 	ReasonValidationFailed = "ValidationFailed"
 
+	// ReasonAPIKeyValid: the Vantage API accepted the API key, which the
+	// target Secret holds.
+	ReasonAPIKeyValid = "APIKeyValid"
+	// ReasonAPIKeyUnverified: the Vantage API has no auth/test endpoint, so
+	// the API key was written without a check.
+	ReasonAPIKeyUnverified = "APIKeyUnverified"
+	// ReasonAPIKeyRejected: the Vantage API refused the API key (401). It
+	// is not written, and not checked again until its Secret changes.
+	// Stalled.
+	ReasonAPIKeyRejected = "APIKeyRejected"
+	// ReasonAPIKeyExpired: the API key passed the expiry the Vantage API
+	// gave. Stalled until a new key is put in its Secret.
+	ReasonAPIKeyExpired = "APIKeyExpired"
+	// ReasonInvalidAPIKey: the API key's Secret holds an empty value or one
+	// no API key can be.
+	ReasonInvalidAPIKey = "InvalidAPIKey"
+	// ReasonAPIKeyExpiringSoon is the event reason for an API key that
+	// expires within spec.expiryWarning.
+	ReasonAPIKeyExpiringSoon = "APIKeyExpiringSoon"
+
 	// ReasonIssued and ReasonRefreshed are event reasons for a new token.
 	ReasonIssued    = "Issued"
 	ReasonRefreshed = "Refreshed"

@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 )
 
 // failure is a failed exchange as status reports it.
@@ -24,10 +25,14 @@ type failure struct {
 // result is what one reconcile did, for the status setters.
 type result struct {
 	decision decision
-	// exchanged is set when a token was issued and written this reconcile.
+	// exchanged is set when a token (or an API key) was written this
+	// reconcile.
 	exchanged bool
-	scopes    []string
-	tokenURL  string
+	// checked is set when an API key passed its check, or could not be
+	// checked (no auth/test endpoint), this reconcile.
+	checked  bool
+	scopes   []string
+	tokenURL string
 	// userID is whom the Vantage API said the token is, with verifyToken.
 	userID string
 	// failed is set when an exchange failed this reconcile.
@@ -46,8 +51,12 @@ func initialStatus(cred *vantagev1alpha1.VantageCredential, now time.Time) vanta
 	st := *cred.Status.DeepCopy()
 	st.ObservedGeneration = cred.Generation
 	st.TargetSecretName = targetName(cred)
-	setCondition(&st, cred, now, vantagev1alpha1.ConditionReady, metav1.ConditionUnknown, ReasonProgressing, "requesting the first token")
-	setCondition(&st, cred, now, vantagev1alpha1.ConditionReconciling, metav1.ConditionTrue, reconcilingFirstToken, "requesting the first token")
+	msg := "requesting the first token"
+	if usesAPIKey(cred) {
+		msg = "checking the API key"
+	}
+	setCondition(&st, cred, now, vantagev1alpha1.ConditionReady, metav1.ConditionUnknown, ReasonProgressing, msg)
+	setCondition(&st, cred, now, vantagev1alpha1.ConditionReconciling, metav1.ConditionTrue, reconcilingFirstToken, msg)
 	setCondition(&st, cred, now, vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingFirstToken, "")
 	return st
 }
@@ -61,12 +70,12 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 	st.ObservedGeneration = cred.Generation
 	st.TargetSecretName = f.targetName
 	st.ExpiresAt = nil
-	if f.token != nil {
+	if f.token != nil && !f.token.expiresAt.IsZero() {
 		st.ExpiresAt = timePtr(f.token.expiresAt)
 	}
 
 	switch {
-	case res.exchanged:
+	case res.exchanged || res.checked:
 		st.LastRefreshTime = timePtr(f.token.issuedAt)
 		st.GrantedScopes = res.scopes
 		st.TokenURL = res.tokenURL
@@ -75,6 +84,13 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 		st.LastFailureTime = nil
 		st.FailedSourceVersion = ""
 		markRequestHandled(&st, cred)
+		if res.checked {
+			st.LastValidationTime = timePtr(now)
+		}
+		if res.exchanged {
+			// A new key gets its own warning.
+			st.ExpiryWarningTime = nil
+		}
 	case res.failed != nil:
 		st.ConsecutiveFailures++
 		st.LastFailureTime = timePtr(now)
@@ -82,6 +98,9 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 		markRequestHandled(&st, cred)
 	}
 	switch {
+	case res.failed != nil && res.failed.retryAt.IsZero():
+		// Not retried until an input changes.
+		st.NextRefreshTime = nil
 	case res.failed != nil:
 		st.NextRefreshTime = timePtr(res.failed.retryAt)
 	case st.ConsecutiveFailures > 0 && f.problem == nil && !ptr.Deref(cred.Spec.Suspend, false):
@@ -92,9 +111,21 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 		st.NextRefreshTime = nil
 	}
 
+	if expiryWarningDue(f, timeOf(st.ExpiryWarningTime)) {
+		st.ExpiryWarningTime = timePtr(now)
+	}
+
 	setConditions(&st, f, res)
 	setTLSCondition(&st, f)
 	return st
+}
+
+// timeOf is t's time, nil for nil.
+func timeOf(t *metav1.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	return &t.Time
 }
 
 // setConditions derives Ready, Reconciling and Stalled.
@@ -103,7 +134,7 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 	valid := f.token.validAt(now)
 	until := ""
 	if valid {
-		until = fmt.Sprintf("; the token in Secret %q stays valid until %s", f.targetName, stamp(f.token.expiresAt))
+		until = fmt.Sprintf("; the %s in Secret %q %s", heldNoun(cred), f.targetName, validity(f.token))
 	}
 	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
 		setCondition(st, cred, now, typ, status, reason, msg)
@@ -134,9 +165,9 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 		set(vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingSuspended, "")
 		if valid {
 			set(vantagev1alpha1.ConditionReady, metav1.ConditionTrue, ReasonSuspended,
-				fmt.Sprintf("suspended: the token in Secret %q is not refreshed and expires at %s", f.targetName, stamp(f.token.expiresAt)))
+				fmt.Sprintf("suspended: the %s in Secret %q is not refreshed or checked and %s", heldNoun(cred), f.targetName, validity(f.token)))
 		} else {
-			set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, fmt.Sprintf("suspended: Secret %q holds no valid token", f.targetName))
+			set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, fmt.Sprintf("suspended: Secret %q holds no valid %s", f.targetName, heldNoun(cred)))
 		}
 	case res.failed != nil && res.failed.stalled:
 		stalled(res.failed.reason, res.failed.message)
@@ -147,15 +178,22 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 		// that a token that has expired since can no longer count as Ready.
 		if ready := meta.FindStatusCondition(st.Conditions, vantagev1alpha1.ConditionReady); ready != nil &&
 			ready.Status == metav1.ConditionTrue && !valid {
-			set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, ReasonTokenExpired, fmt.Sprintf(
-				"the token expired at %s and refreshing has failed %d times since %s: %s",
-				stamp(f.token.expiresAt), st.ConsecutiveFailures, stamp(st.LastFailureTime.Time), ready.Message))
+			set(vantagev1alpha1.ConditionReady, metav1.ConditionFalse, expiredReason(cred), fmt.Sprintf(
+				"the %s expired at %s and %s has failed %d times since %s: %s", heldNoun(cred),
+				stamp(f.token.expiresAt), renewing(cred), st.ConsecutiveFailures, stamp(st.LastFailureTime.Time), ready.Message))
 		}
+	case valid && usesAPIKey(cred):
+		settled(metav1.ConditionTrue, apiKeyReadyReason(f.token), apiKeyReadyMessage(f, res))
+	case f.token != nil && usesAPIKey(cred):
+		name, _ := sourceSecret(cred)
+		stalled(ReasonAPIKeyExpired, fmt.Sprintf("the API key in Secret %q expired at %s: put a new one in Secret %q", f.targetName, stamp(f.token.expiresAt), name))
 	case valid:
 		settled(metav1.ConditionTrue, ReasonTokenValid, fmt.Sprintf("Secret %q holds a token valid until %s; next refresh at %s%s",
 			f.targetName, stamp(f.token.expiresAt), stamp(res.nextRefresh), assumedNote(f.token)))
 	case f.token != nil:
 		settled(metav1.ConditionFalse, ReasonTokenExpired, fmt.Sprintf("the token in Secret %q expired at %s", f.targetName, stamp(f.token.expiresAt)))
+	case usesAPIKey(cred):
+		progressing(metav1.ConditionUnknown, ReasonProgressing, "checking the API key")
 	default:
 		progressing(metav1.ConditionUnknown, ReasonProgressing, "requesting a token")
 	}
@@ -170,11 +208,15 @@ func transientFailure(st *vantagev1alpha1.VantageCredentialStatus, f *facts, rea
 	ready := metav1.ConditionFalse
 	switch {
 	case f.token.validAt(f.now):
-		ready, reason = metav1.ConditionTrue, ReasonRefreshFailing
-		msg = fmt.Sprintf("%s; the token in Secret %q stays valid until %s", msg, f.targetName, stamp(f.token.expiresAt))
+		ready = metav1.ConditionTrue
+		if !usesAPIKey(f.cred) {
+			// An API key keeps its check's own reason, ValidationFailed.
+			reason = ReasonRefreshFailing
+		}
+		msg = fmt.Sprintf("%s; the %s in Secret %q %s", msg, heldNoun(f.cred), f.targetName, validity(f.token))
 	case f.token != nil:
-		reason = ReasonTokenExpired
-		msg = fmt.Sprintf("the token expired at %s and refreshing failed: %s", stamp(f.token.expiresAt), msg)
+		reason = expiredReason(f.cred)
+		msg = fmt.Sprintf("the %s expired at %s and %s failed: %s", heldNoun(f.cred), stamp(f.token.expiresAt), renewing(f.cred), msg)
 	}
 	if isProgressing(f) {
 		progressing(ready, reason, msg+retry)
@@ -239,7 +281,7 @@ func truncate(s string, n int) string {
 // assumedNote flags an expiry the operator assumed, as DESIGN §5 asks: the
 // token may in truth expire sooner, and only the token server can tell.
 func assumedNote(t *currentToken) string {
-	if t == nil || !t.assumedLifetime {
+	if t == nil || t.source != oauth.LifetimeDefault {
 		return ""
 	}
 	return fmt.Sprintf(" (the token server gave no expiry, neither expires_in nor a JWT exp, so a lifetime of %s was assumed from --default-token-lifetime)",

@@ -32,30 +32,9 @@ func (e *conflictError) Error() string { return e.p.message }
 // conflict it rereads the Secret and tries again with the same token: a
 // token once requested is never thrown away for a lost race.
 func (r *VantageCredentialReconciler) writeToken(ctx context.Context, f *facts, tok *oauth.Token) (*currentToken, error) {
-	data, err := targetsecret.Render(f.inputs.templates, targetsecret.Values{
-		AccessToken:  tok.AccessToken,
-		TokenType:    tok.TokenType,
-		ExpiresAt:    tok.Expiry,
-		Scopes:       tok.Scopes,
-		APIURL:       f.inputs.apiURL,
-		Organization: f.inputs.organization,
-	})
+	data, tokenAnnotations, written, err := renderToken(f, tok)
 	if err != nil {
-		return nil, fmt.Errorf("rendering the target Secret: %w", err)
-	}
-	written := &currentToken{
-		issuedAt:        tok.IssuedAt.Truncate(time.Second),
-		expiresAt:       tok.Expiry.Truncate(time.Second),
-		inputsHash:      f.inputs.hash,
-		assumedLifetime: tok.LifetimeSource == oauth.LifetimeDefault,
-	}
-	keys := targetsecret.Keys(f.inputs.templates, f.inputs.organization)
-	tokenAnnotations := map[string]string{
-		vantagev1alpha1.IssuedAtAnnotation:     written.issuedAt.UTC().Format(time.RFC3339),
-		vantagev1alpha1.ExpiresAtAnnotation:    written.expiresAt.UTC().Format(time.RFC3339),
-		vantagev1alpha1.InputsHashAnnotation:   written.inputsHash,
-		vantagev1alpha1.ExpirySourceAnnotation: string(tok.LifetimeSource),
-		vantagev1alpha1.DataHashAnnotation:     targetsecret.Hash(data, keys),
+		return nil, err
 	}
 
 	current := f.target
@@ -66,6 +45,9 @@ func (r *VantageCredentialReconciler) writeToken(ctx context.Context, f *facts, 
 		}
 		setData(f.cred, desired, data)
 		maps.Copy(desired.Annotations, tokenAnnotations)
+		if written.expiresAt.IsZero() {
+			delete(desired.Annotations, vantagev1alpha1.ExpiresAtAnnotation)
+		}
 		if current == nil {
 			err = r.Create(ctx, desired)
 		} else {
@@ -81,6 +63,39 @@ func (r *VantageCredentialReconciler) writeToken(ctx context.Context, f *facts, 
 			return nil, err
 		}
 	}
+}
+
+// renderToken is the target's data and token annotations for tok, and
+// what the target will say of it once written.
+func renderToken(f *facts, tok *oauth.Token) (map[string][]byte, map[string]string, *currentToken, error) {
+	data, err := targetsecret.Render(f.inputs.templates, targetsecret.Values{
+		AccessToken:  tok.AccessToken,
+		TokenType:    tok.TokenType,
+		ExpiresAt:    tok.Expiry,
+		Scopes:       tok.Scopes,
+		APIURL:       f.inputs.apiURL,
+		Organization: f.inputs.organization,
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("rendering the target Secret: %w", err)
+	}
+	written := &currentToken{
+		issuedAt:   tok.IssuedAt.Truncate(time.Second),
+		expiresAt:  tok.Expiry.Truncate(time.Second),
+		inputsHash: f.inputs.hash,
+		source:     tok.LifetimeSource,
+	}
+	keys := targetsecret.Keys(f.inputs.templates, f.inputs.organization)
+	annotations := map[string]string{
+		vantagev1alpha1.IssuedAtAnnotation:     written.issuedAt.UTC().Format(time.RFC3339),
+		vantagev1alpha1.InputsHashAnnotation:   written.inputsHash,
+		vantagev1alpha1.ExpirySourceAnnotation: string(tok.LifetimeSource),
+		vantagev1alpha1.DataHashAnnotation:     targetsecret.Hash(data, keys),
+	}
+	if !written.expiresAt.IsZero() {
+		annotations[vantagev1alpha1.ExpiresAtAnnotation] = written.expiresAt.UTC().Format(time.RFC3339)
+	}
+	return data, annotations, written, nil
 }
 
 // readTargetLive rereads the target after a lost race and checks that it is

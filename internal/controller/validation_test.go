@@ -20,7 +20,7 @@ var _ = Describe("CRD validation", func() {
 		return &vantagev1alpha1.VantageCredential{
 			ObjectMeta: metav1.ObjectMeta{Name: "v"},
 			Spec: vantagev1alpha1.VantageCredentialSpec{
-				ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: "sa"},
+				ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: "sa"},
 			},
 		}
 	}
@@ -67,10 +67,10 @@ var _ = Describe("CRD validation", func() {
 		}, "spec.target.name"),
 		Entry("the target named like the source", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.Target = &vantagev1alpha1.TargetSpec{Name: ptr.To("sa")}
-		}, "the target Secret must differ from the service-account Secret"),
+		}, "the target Secret must differ from the Secret holding the key"),
 		Entry("the default target (the credential's name) named like the source", func(c *vantagev1alpha1.VantageCredential) {
 			c.Name = "sa"
-		}, "the target Secret must differ from the service-account Secret"),
+		}, "the target Secret must differ from the Secret holding the key"),
 		Entry("a service-account-token target", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.Target = &vantagev1alpha1.TargetSpec{Template: &vantagev1alpha1.TargetTemplate{Type: ptr.To("kubernetes.io/service-account-token")}}
 		}, "type must not be kubernetes.io/service-account-token"),
@@ -105,7 +105,41 @@ var _ = Describe("CRD validation", func() {
 		Entry("no Secret reference", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.ServiceAccountSecretRef.Name = ""
 		}, "spec.serviceAccountSecretRef.name"),
+		Entry("neither a service-account key nor an API key", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+		}, "set exactly one of serviceAccountSecretRef"),
+		Entry("both a service-account key and an API key", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+		}, "set exactly one of serviceAccountSecretRef"),
+		Entry("an API key checked every 10s", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+			c.Spec.ValidateInterval = parseDuration("10s")
+		}, "validateInterval must be at least 1m"),
+		Entry("an API key with scopes", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+			c.Spec.Scopes = []string{"jobs:read"}
+		}, "with apiKeySecretRef the API key itself is the credential"),
+		Entry("validateInterval for a service-account key", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ValidateInterval = parseDuration("1h")
+		}, "validateInterval and expiryWarning belong to apiKeySecretRef"),
+		Entry("the target named like the API key's Secret", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "v"}
+		}, "the target Secret must differ from the Secret holding the key"),
 	)
+
+	It("accepts an API key with its own settings", func() {
+		c := valid()
+		c.Namespace = ns
+		c.Spec.ServiceAccountSecretRef = nil
+		c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key", Key: ptr.To("token")}
+		c.Spec.ValidateInterval = parseDuration("1m")
+		c.Spec.ExpiryWarning = parseDuration("72h")
+		c.Spec.APIURL = ptr.To("https://api.vantage.omnivector.solutions")
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+	})
 
 	It("refuses a refreshBefore that is not a duration", func() {
 		// metav1.Duration cannot hold a malformed value, so send raw JSON.

@@ -108,8 +108,13 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	res := result{decision: d}
 
 	if d.exchange != triggerNone {
-		log.V(1).Info("requesting a token", "trigger", string(d.exchange), "tokenURL", f.inputs.request.TokenURL)
-		res, err = r.exchange(ctx, f, d)
+		if usesAPIKey(cred) {
+			log.V(1).Info("checking the API key", "trigger", string(d.exchange), "apiURL", f.inputs.apiURL)
+			res, err = r.check(ctx, f, d)
+		} else {
+			log.V(1).Info("requesting a token", "trigger", string(d.exchange), "tokenURL", f.inputs.request.TokenURL)
+			res, err = r.exchange(ctx, f, d)
+		}
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -285,6 +290,7 @@ func wakeAt(f *facts, res result, st *vantagev1alpha1.VantageCredentialStatus) t
 	}
 	earliest(res.decision.wakeAt)
 	earliest(expiryWake(f))
+	earliest(expiryWarningWake(f, timeOf(st.ExpiryWarningTime)))
 	return at
 }
 
@@ -304,7 +310,21 @@ func requeueAfter(now, at time.Time) time.Duration {
 // and when the Ready reason changes to a problem, so events mark changes
 // and never repeat on every reconcile.
 func (r *VantageCredentialReconciler) recordEvents(cred *vantagev1alpha1.VantageCredential, prev, st *vantagev1alpha1.VantageCredentialStatus, f *facts, res result) {
+	if w := st.ExpiryWarningTime; w != nil && !w.Equal(prev.ExpiryWarningTime) {
+		name, _ := sourceSecret(cred)
+		r.Recorder.Eventf(cred, nil, "Warning", ReasonAPIKeyExpiringSoon, "Check",
+			"the API key in Secret %q expires at %s, in %s: put a new key in Secret %q before then",
+			f.targetName, stamp(f.token.expiresAt), f.token.expiresAt.Sub(f.now).Round(time.Minute), name)
+	}
 	switch {
+	case res.exchanged && usesAPIKey(cred):
+		if f.token.source == oauth.LifetimeUnverified {
+			r.Recorder.Eventf(cred, nil, "Warning", ReasonAPIKeyUnverified, "Check",
+				"wrote the API key to Secret %q unverified: the Vantage API at %s has no %s endpoint", f.targetName, f.inputs.apiURL, oauth.AuthTestPath)
+			return
+		}
+		r.Recorder.Eventf(cred, nil, "Normal", ReasonAPIKeyValid, "Check",
+			"wrote the API key to Secret %q: the Vantage API accepts it for user %q; it %s", f.targetName, res.userID, validity(f.token))
 	case res.exchanged:
 		reason := ReasonRefreshed
 		if res.decision.exchange == triggerFirst {
@@ -313,15 +333,19 @@ func (r *VantageCredentialReconciler) recordEvents(cred *vantagev1alpha1.Vantage
 		r.Recorder.Eventf(cred, nil, "Normal", reason, "Exchange",
 			"wrote a token valid until %s to Secret %q (%s; scopes: %s)", stamp(f.token.expiresAt), f.targetName,
 			res.decision.exchange, strings.Join(res.scopes, " "))
+	case res.failed != nil && res.failed.retryAt.IsZero():
+		name, _ := sourceSecret(cred)
+		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, action(cred), "%s; no new attempt until Secret %q changes",
+			res.failed.message, name)
 	case res.failed != nil:
-		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, "Exchange", "%s; next attempt at %s",
+		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, action(cred), "%s; next attempt at %s",
 			res.failed.message, stamp(res.failed.retryAt))
 	case f.problem != nil:
 		if readyReason(prev) != f.problem.reason {
 			r.Recorder.Eventf(cred, nil, "Warning", f.problem.reason, "Reconcile", "%s", f.problem.message)
 		}
-	case readyReason(st) == ReasonTokenExpired && readyReason(prev) != ReasonTokenExpired:
-		r.Recorder.Eventf(cred, nil, "Warning", ReasonTokenExpired, "Reconcile", "the token in Secret %q has expired", f.targetName)
+	case readyReason(st) == expiredReason(cred) && readyReason(prev) != expiredReason(cred):
+		r.Recorder.Eventf(cred, nil, "Warning", expiredReason(cred), "Reconcile", "the %s in Secret %q has expired", heldNoun(cred), f.targetName)
 	}
 }
 

@@ -68,9 +68,10 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
-		spec := o.(*vantagev1alpha1.VantageCredential).Spec
-		names := []string{spec.ServiceAccountSecretRef.Name}
-		if ref := caBundleRef(spec); ref != nil && ref.Kind == vantagev1alpha1.CABundleSecret {
+		cred := o.(*vantagev1alpha1.VantageCredential)
+		name, _ := sourceSecret(cred)
+		names := []string{name}
+		if ref := caBundleRef(cred.Spec); ref != nil && ref.Kind == vantagev1alpha1.CABundleSecret {
 			names = append(names, ref.Name)
 		}
 		return names

@@ -16,6 +16,12 @@ const (
 	LifetimeJWT LifetimeSource = "jwt_exp"
 	// LifetimeDefault: neither was there; Options.DefaultLifetime was assumed.
 	LifetimeDefault LifetimeSource = "default"
+	// LifetimeAuthTest: an API key, with the expires_at of the Vantage
+	// API's auth/test answer; no expiry when it said null.
+	LifetimeAuthTest LifetimeSource = "auth_test"
+	// LifetimeUnverified: an API key the Vantage API could not check (it
+	// has no auth/test endpoint), so its expiry is unknown.
+	LifetimeUnverified LifetimeSource = "unverified"
 )
 
 // Token is an issued access token.

@@ -28,8 +28,10 @@ const (
 
 // Values is what a target Secret can be made of.
 type Values struct {
-	AccessToken  string
-	TokenType    string
+	AccessToken string
+	TokenType   string
+	// ExpiresAt is zero for a credential that never expires (an API key
+	// without expiry): expires_at and .ExpiresAt are then empty.
 	ExpiresAt    time.Time
 	Scopes       []string
 	APIURL       string
@@ -79,7 +81,10 @@ func Keys(templates map[string]string, organization string) []string {
 // Render returns the data keys for the given values: the default layout
 // when templates is nil, else each template executed.
 func Render(templates map[string]string, v Values) (map[string][]byte, error) {
-	expires := v.ExpiresAt.UTC().Format(time.RFC3339)
+	expires := ""
+	if !v.ExpiresAt.IsZero() {
+		expires = v.ExpiresAt.UTC().Format(time.RFC3339)
+	}
 	scope := strings.Join(v.Scopes, " ")
 	if templates == nil {
 		data := map[string][]byte{

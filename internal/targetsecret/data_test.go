@@ -51,6 +51,27 @@ func TestRenderDefaultLayout(t *testing.T) {
 	}
 }
 
+// An API key that never expires has no expiry to write: expires_at and
+// .ExpiresAt are empty, not the zero time's year 1.
+func TestRenderWithoutExpiry(t *testing.T) {
+	v := values
+	v.ExpiresAt = time.Time{}
+	got, err := Render(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := got[ExpiresAtKey]; !ok || len(e) != 0 {
+		t.Fatalf("expires_at = %q (present %v), want present and empty", e, ok)
+	}
+	got, err = Render(map[string]string{"until": "[{{ .ExpiresAt }}]"}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got["until"]) != "[]" {
+		t.Fatalf(".ExpiresAt rendered %q, want empty", got["until"])
+	}
+}
+
 func TestRenderTemplates(t *testing.T) {
 	tests := []struct {
 		name      string

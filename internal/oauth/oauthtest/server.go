@@ -42,6 +42,8 @@ type Stats struct {
 	Requests  int            `json:"requests"`
 	PerClient map[string]int `json:"perClient"`
 	Issued    int            `json:"issued"`
+	// Checks counts auth/test requests, of API keys and tokens alike.
+	Checks int `json:"checks"`
 }
 
 // Client is a registered OAuth2 client.
@@ -104,6 +106,8 @@ type Server struct {
 	jtis      map[string]time.Time
 	apiKeys   map[string]APIKey
 	discovery discovery
+	// checks counts auth/test requests by the credential they carry.
+	checks map[string]int
 }
 
 type issuedToken struct {
@@ -244,6 +248,14 @@ func (s *Server) IssuedTokens() []string {
 	return slices.Clone(s.issued)
 }
 
+// ChecksFor is the number of auth/test requests that carried credential
+// (an API key or an access token).
+func (s *Server) ChecksFor(credential string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checks[credential]
+}
+
 // ResetCounts zeroes Requests and RequestsFor; issued tokens stay valid.
 func (s *Server) ResetCounts() {
 	s.mu.Lock()
@@ -277,6 +289,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case StatsPath:
 		s.mu.Lock()
 		st := Stats{Requests: s.requests, PerClient: maps.Clone(s.perClient), Issued: len(s.issued)}
+		for _, n := range s.checks {
+			st.Checks += n
+		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, st)
 	default:
@@ -442,6 +457,10 @@ func (s *Server) authTest(w http.ResponseWriter, r *http.Request) {
 	}
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	s.mu.Lock()
+	if s.checks == nil {
+		s.checks = make(map[string]int)
+	}
+	s.checks[token]++
 	issued, ok := s.tokens[token]
 	now := s.clock.Now()
 	keyAnswer, isKey := s.apiKeyAnswerLocked(token, now)

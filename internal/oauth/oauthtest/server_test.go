@@ -150,6 +150,23 @@ func TestIssueAndAuthTest(t *testing.T) {
 	if status, _ := authTest(t, s, "Bearer "+token); status != http.StatusUnauthorized {
 		t.Errorf("expired token: auth test %d", status)
 	}
+	// Three checks carried the token (valid, with the Basic scheme,
+	// expired), one "nope".
+	if got := s.ChecksFor(token); got != 3 {
+		t.Errorf("ChecksFor(token) = %d, want 3", got)
+	}
+	if got := s.ChecksFor("nope"); got != 1 {
+		t.Errorf("ChecksFor(nope) = %d, want 1", got)
+	}
+	resp, err := http.Get(s.URL() + oauthtest.StatsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st oauthtest.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Checks != 5 || st.Requests != 2 {
+		t.Errorf("stats %+v (%v), want 5 checks (with the header-less one) and 2 token requests", st, err)
+	}
 }
 
 func TestExpiresInModes(t *testing.T) {
