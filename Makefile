@@ -87,9 +87,10 @@ soak: envtest build-tools ## Run SOAK_CREDENTIALS credentials for SOAK_DURATION 
 BENCH_CREDENTIALS ?= 1000
 BENCH_UNRELATED ?= 0
 BENCH_CLIENTS ?= 1
+BENCH_MODE ?=
 .PHONY: bench
-bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets); prints BENCH lines.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" BENCH_CREDENTIALS=$(BENCH_CREDENTIALS) BENCH_UNRELATED=$(BENCH_UNRELATED) BENCH_CLIENTS=$(BENCH_CLIENTS) \
+bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets; BENCH_MODE=apikey: API keys); prints BENCH lines.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" BENCH_CREDENTIALS=$(BENCH_CREDENTIALS) BENCH_UNRELATED=$(BENCH_UNRELATED) BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_MODE=$(BENCH_MODE) \
 		BENCH_MANAGER_ARGS="$(BENCH_MANAGER_ARGS)" BENCH_PPROF_DIR="$(if $(BENCH_PPROF_DIR),$(abspath $(BENCH_PPROF_DIR)))" \
 		go test -tags bench ./test/bench/ -v -count=1 -timeout 60m
 

@@ -2,7 +2,8 @@
 // with no cluster and no Vantage account: it starts kube-apiserver and etcd
 // (built by hack/envtest-binaries.sh), the fake Vantage server with 60 s
 // tokens, and the manager; applies the CRD and the sample; and narrates the
-// credential becoming Ready and its token being refreshed. Then it keeps
+// credential becoming Ready, an API-key credential next to it (its expiry
+// and the warning that it is close), and the token being refreshed. Then it keeps
 // running for exploration with kubectl until Ctrl-C, or exits with
 // --exit-after-refresh. Run it with `make demo`.
 package main
@@ -32,11 +33,15 @@ import (
 )
 
 // The sample's key (config/samples) is for client ci-runner with secret
-// replace-me; the fake server accepts exactly that.
+// replace-me; the fake server accepts exactly that. The API-key sample's
+// key is accepted for user_demo for ten days: close enough to expiry for
+// the warning.
 const (
 	sampleClient = "ci-runner:replace-me"
+	sampleAPIKey = "replace-me-api-key:user_demo:240h"
 	namespace    = "default"
 	credName     = "ci-runner"
+	apiKeyCred   = "api-user"
 	lifetime     = 60 * time.Second
 )
 
@@ -88,7 +93,7 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	}()
 	say("control plane up at %s", cp.Config.Host)
 
-	fv, fakeURL, err := utils.StartFakeVantage(ctx, fake, dir, "--client", sampleClient, "--lifetime", lifetime.String())
+	fv, fakeURL, err := utils.StartFakeVantage(ctx, fake, dir, "--client", sampleClient, "--api-key", sampleAPIKey, "--lifetime", lifetime.String())
 	if err != nil {
 		return err
 	}
@@ -124,13 +129,16 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	if err != nil {
 		return err
 	}
-	cred, err := watchUntilReady(ctx, c, mgr)
+	cred, err := watchUntilReady(ctx, c, mgr, credName)
 	if err != nil {
 		return err
 	}
 	target := cred.Status.TargetSecretName
 	first, err := showSecret(ctx, c, target)
 	if err != nil {
+		return err
+	}
+	if err := showAPIKey(ctx, cp, c, mgr, root); err != nil {
 		return err
 	}
 	out, err = cp.Kubectl(nil, "get", "vantagecredentials", "-n", namespace, "-o", "wide")
@@ -198,13 +206,43 @@ func poll(ctx context.Context, mgr *utils.Process, limit time.Duration, what str
 	}
 }
 
+// showAPIKey applies the API-key sample and shows the credential Ready,
+// the key's expiry, and the warning that it is close.
+func showAPIKey(ctx context.Context, cp *utils.ControlPlane, c client.Client, mgr *utils.Process, root string) error {
+	out, err := cp.Kubectl(nil, "apply", "-n", namespace, "-f", filepath.Join(root, "config", "samples", "vantage_v1alpha1_vantagecredential_apikey.yaml"))
+	if err != nil {
+		return err
+	}
+	say("applied the API-key sample:\n%s", indent(out))
+	cred, err := watchUntilReady(ctx, c, mgr, apiKeyCred)
+	if err != nil {
+		return err
+	}
+	if _, err := showSecret(ctx, c, cred.Status.TargetSecretName); err != nil {
+		return err
+	}
+	say("the Vantage API says the key is user %s's and expires at %s, in %s",
+		cred.Status.UserID, cred.Status.ExpiresAt.Local().Format(time.DateTime), time.Until(cred.Status.ExpiresAt.Time).Round(time.Hour))
+	var events string
+	err = poll(ctx, mgr, 30*time.Second, "the expiry warning", func() (bool, error) {
+		events, err = cp.Kubectl(nil, "get", "events", "-n", namespace, "--field-selector", "reason=APIKeyExpiringSoon",
+			"-o", "custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message")
+		return strings.Contains(events, apiKeyCred), err
+	})
+	if err != nil {
+		return err
+	}
+	say("that is within spec.expiryWarning (two weeks by default), so a Warning event says so, once a day:\n%s", indent(events))
+	return nil
+}
+
 // watchUntilReady prints each change of the credential's conditions until
 // it is Ready.
-func watchUntilReady(ctx context.Context, c client.Client, mgr *utils.Process) (*vantagev1alpha1.VantageCredential, error) {
+func watchUntilReady(ctx context.Context, c client.Client, mgr *utils.Process, name string) (*vantagev1alpha1.VantageCredential, error) {
 	cred := &vantagev1alpha1.VantageCredential{}
 	last := ""
-	err := poll(ctx, mgr, 2*time.Minute, "the credential to become Ready", func() (bool, error) {
-		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: credName}, cred); err != nil {
+	err := poll(ctx, mgr, 2*time.Minute, "credential "+name+" to become Ready", func() (bool, error) {
+		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, cred); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
 		var parts []string
@@ -214,7 +252,7 @@ func watchUntilReady(ctx context.Context, c client.Client, mgr *utils.Process) (
 			}
 		}
 		if now := strings.Join(parts, ", "); now != "" && now != last {
-			say("credential %s: %s", credName, now)
+			say("credential %s: %s", name, now)
 			last = now
 		}
 		return meta.IsStatusConditionTrue(cred.Status.Conditions, vantagev1alpha1.ConditionReady), nil

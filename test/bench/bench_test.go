@@ -56,6 +56,10 @@ func TestBench(t *testing.T) {
 	// BENCH_CLIENTS service accounts are spread over the credentials: 1
 	// lets identical requests share exchanges, n gives each its own.
 	clients := max(envInt("BENCH_CLIENTS", 1), 1)
+	// BENCH_MODE=apikey runs the same benchmark with API keys
+	// (apiKeySecretRef), BENCH_CLIENTS of them: each costs a check with the
+	// Vantage API instead of a token request.
+	apiKeys := os.Getenv("BENCH_MODE") == "apikey"
 	configs := []int{unrelated}
 	if unrelated > 0 {
 		// The memory cost of unrelated Secrets is the difference between
@@ -64,16 +68,21 @@ func TestBench(t *testing.T) {
 	}
 	var baseRSS float64
 	for _, m := range configs {
-		r := run(t, n, m, clients)
+		r := run(t, n, m, clients, apiKeys)
 		delta := ""
 		if m == 0 {
 			baseRSS = r.rssMiB
 		} else {
 			delta = fmt.Sprintf(" rss_unrelated_delta_mib=%.1f", r.rssMiB-baseRSS)
 		}
-		line := fmt.Sprintf("BENCH credentials=%d unrelated=%d clients=%d all_ready_s=%.2f converge_p50_s=%.2f converge_max_s=%.2f token_requests=%d secret_writes=%d status_writes=%d steady_writes=%d resync_writes=%d restart_token_requests=%d restart_writes=%d rss_mib=%.1f peak_rss_mib=%.1f heap_mib=%.1f%s",
-			n, m, clients, r.allReady.Seconds(), r.p50.Seconds(), r.max.Seconds(), r.tokenRequests, r.secretWrites, r.statusWrites, r.steadyWrites, r.resyncWrites,
-			r.restartRequests, r.restartWrites, r.rssMiB, r.peakRSSMiB, r.heapMiB, delta)
+		// An API key costs checks with the Vantage API, not token requests.
+		mode, requests := "", "token_requests"
+		if apiKeys {
+			mode, requests = " mode=apikey", "api_checks"
+		}
+		line := fmt.Sprintf("BENCH%s credentials=%d unrelated=%d clients=%d all_ready_s=%.2f converge_p50_s=%.2f converge_max_s=%.2f %s=%d secret_writes=%d status_writes=%d steady_writes=%d resync_writes=%d restart_%s=%d restart_writes=%d rss_mib=%.1f peak_rss_mib=%.1f heap_mib=%.1f%s",
+			mode, n, m, clients, r.allReady.Seconds(), r.p50.Seconds(), r.max.Seconds(), requests, r.tokenRequests, r.secretWrites, r.statusWrites, r.steadyWrites, r.resyncWrites,
+			requests, r.restartRequests, r.restartWrites, r.rssMiB, r.peakRSSMiB, r.heapMiB, delta)
 		fmt.Printf("manager flags beyond the defaults: %q\n", os.Getenv("BENCH_MANAGER_ARGS"))
 		fmt.Println(line)
 		fmt.Println("refresh times (s after creation of the first credential, 10 s buckets):", r.refreshHistogram)
@@ -98,7 +107,7 @@ type writeCounter struct {
 	readyAt              map[string]time.Time
 }
 
-func run(t *testing.T, n, unrelated, clients int) result {
+func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
 	root, err := utils.ProjectDir()
 	must(t, err)
 	dir := t.TempDir()
@@ -139,6 +148,10 @@ func run(t *testing.T, n, unrelated, clients int) result {
 
 	fakeArgs := []string{"--lifetime", "1h"}
 	for j := range clients {
+		if apiKeys {
+			fakeArgs = append(fakeArgs, "--api-key", fmt.Sprintf("bench-key-%d:bench-user-%d", j, j))
+			continue
+		}
 		fakeArgs = append(fakeArgs, "--client", fmt.Sprintf("bench-%d:bench-secret-%d", j, j))
 	}
 	fake, fakeURL, err := utils.StartFakeVantage(ctx, filepath.Join(root, "bin/fake-vantage"), dir, fakeArgs...)
@@ -171,8 +184,11 @@ func run(t *testing.T, n, unrelated, clients int) result {
 	watchWrites(t, ctx, cl, wc)
 
 	parallel(clients, func(j int) error {
-		return cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("sa-%d", j)},
-			StringData: map[string]string{"client_id": fmt.Sprintf("bench-%d", j), "client_secret": fmt.Sprintf("bench-secret-%d", j)}})
+		data := map[string]string{"client_id": fmt.Sprintf("bench-%d", j), "client_secret": fmt.Sprintf("bench-secret-%d", j)}
+		if apiKeys {
+			data = map[string]string{"api-key": fmt.Sprintf("bench-key-%d", j)}
+		}
+		return cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("sa-%d", j)}, StringData: data})
 	})
 	created := make([]time.Time, n)
 	// The API server, with the admin's credentials, for its metrics and
@@ -195,10 +211,11 @@ func run(t *testing.T, n, unrelated, clients int) result {
 	start := time.Now()
 	parallel(n, func(i int) error {
 		created[i] = time.Now()
-		return cl.Create(ctx, &vantagev1alpha1.VantageCredential{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name(i)},
-			Spec:       vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: fmt.Sprintf("sa-%d", i%clients)}},
-		})
+		spec := vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: fmt.Sprintf("sa-%d", i%clients)}}
+		if apiKeys {
+			spec = vantagev1alpha1.VantageCredentialSpec{APIKeySecretRef: &vantagev1alpha1.APIKeySecretReference{Name: fmt.Sprintf("sa-%d", i%clients)}}
+		}
+		return cl.Create(ctx, &vantagev1alpha1.VantageCredential{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name(i)}, Spec: spec})
 	})
 	t.Logf("created %d credentials in %.2fs", n, time.Since(start).Seconds())
 	waitFor(t, 10*time.Minute, func() bool { wc.mu.Lock(); defer wc.mu.Unlock(); return len(wc.readyAt) == n })
@@ -401,10 +418,12 @@ func scrape(port int) map[string]float64 {
 	return m
 }
 
+// fakeRequests counts what the credentials asked of the fake Vantage
+// server: token requests, and checks of API keys.
 func fakeRequests(t *testing.T, url string) int {
 	st, err := utils.FakeVantageStats(url)
 	must(t, err)
-	return st.Requests
+	return st.Requests + st.Checks
 }
 
 // saveProfile fetches one pprof profile from the manager into path.

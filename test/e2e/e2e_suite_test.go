@@ -30,13 +30,16 @@ const (
 
 // Clients the fake Vantage server accepts: one with ordinary one-hour
 // tokens, one whose 20 s tokens are refreshed every ~13 s, and one that
-// authenticates with a private key (private_key_jwt).
+// authenticates with a private key (private_key_jwt); and an API key of
+// user e2e-user that expires in a week.
 const (
 	longClient  = "e2e-long"
 	longSecret  = "long-secret"
 	shortClient = "e2e-short"
 	shortSecret = "short-secret"
 	keyClient   = "e2e-key"
+	apiKey      = "e2e-api-key-7f3a"
+	apiKeyUser  = "e2e-user"
 )
 
 var (
@@ -88,7 +91,8 @@ var _ = BeforeSuite(func() {
 	keyClientPEM = writeKeyClient(filepath.Join(workDir, "key-client.pub.pem"))
 	fake, fakeURL, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), workDir,
 		"--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s",
-		"--key-client", keyClient+":"+filepath.Join(workDir, "key-client.pub.pem"))
+		"--key-client", keyClient+":"+filepath.Join(workDir, "key-client.pub.pem"),
+		"--api-key", apiKey+":"+apiKeyUser+":168h")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { _ = fake.Stop(5 * time.Second) })
 })

@@ -111,13 +111,13 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 		Expect(table).To(MatchRegexp(`ci-runner\s+True\s+\d{4}-\d\d-\d\dT`))
 	})
 
-	It("makes a private-key credential and one found through an issuer Ready", func() {
+	It("makes a private-key credential, one found through an issuer, and an API-key credential Ready", func() {
 		kubectl("create", "namespace", "team-modes")
 		keyBefore, longBefore := fakeStats().PerClient[keyClient], fakeStats().PerClient[longClient]
 		keyFile, err := json.Marshal(map[string]string{"client_id": keyClient, "key_id": "k1", "private_key": keyClientPEM})
 		Expect(err).NotTo(HaveOccurred())
 		kubectl("create", "secret", "generic", "key-sa", "-n", "team-modes", "--from-literal=service-account.json="+string(keyFile))
-		kubectlApply(strings.NewReplacer("FAKE", fakeURL, "LONG", longClient, "SECRET", longSecret).Replace(`
+		kubectlApply(strings.NewReplacer("FAKE", fakeURL, "LONG", longClient, "SECRET", longSecret, "APIKEY", apiKey).Replace(`
 apiVersion: vantage.omnivector.solutions/v1alpha1
 kind: VantageCredential
 metadata: {name: with-key, namespace: team-modes}
@@ -138,8 +138,26 @@ spec:
   serviceAccountSecretRef: {name: issuer-sa}
   issuerURL: FAKE/realms/vantage
   scopes: [jobs:read]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: api-key, namespace: team-modes}
+stringData: {api-key: APIKEY}
+---
+apiVersion: vantage.omnivector.solutions/v1alpha1
+kind: VantageCredential
+metadata: {name: with-api-key, namespace: team-modes}
+spec:
+  apiKeySecretRef: {name: api-key}
 `))
-		kubectl("wait", "--for=condition=Ready", "vantagecredential/with-key", "vantagecredential/with-issuer", "-n", "team-modes", "--timeout=60s")
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/with-key", "vantagecredential/with-issuer", "vantagecredential/with-api-key",
+			"-n", "team-modes", "--timeout=60s")
+		Expect(kubectl("get", "secret", "with-api-key", "-n", "team-modes", "-o", "go-template={{ .data.VANTAGE_API_KEY | base64decode }}")).
+			To(Equal(apiKey), "the API key itself, as VANTAGE_API_KEY")
+		Expect(kubectl("get", "vcred", "with-api-key", "-n", "team-modes", "-o",
+			`jsonpath={.status.conditions[?(@.type=="Ready")].reason}/{.status.userID}`)).To(Equal("APIKeyValid/" + apiKeyUser))
+		Expect(kubectl("get", "events", "-n", "team-modes", "--field-selector", "reason=APIKeyExpiringSoon,type=Warning", "-o", "name")).
+			NotTo(BeEmpty(), "a week is within the default two weeks' warning")
 		Expect(secretToken("team-modes", "with-key")).NotTo(BeEmpty())
 		Expect(secretToken("team-modes", "with-issuer")).NotTo(BeEmpty())
 		Expect(fakeStats().PerClient[keyClient]).To(Equal(keyBefore + 1))

@@ -103,7 +103,7 @@ func TestSoak(t *testing.T) {
 	for i := range n {
 		must(t, cl.Create(ctx, &vantagev1alpha1.VantageCredential{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "soak", Name: fmt.Sprintf("c%04d", i)},
-			Spec:       vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: vantagev1alpha1.SecretKeyReference{Name: fmt.Sprintf("sa-%d", i)}},
+			Spec:       vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: fmt.Sprintf("sa-%d", i)}},
 		}))
 	}
 
