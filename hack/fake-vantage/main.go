@@ -108,6 +108,8 @@ func main() {
 	flag.Var(&clients, "client", "a client the server accepts, id:secret[:lifetime]; repeat for more")
 	flag.Var(keyClientFlags{&clients}, "key-client", "a private_key_jwt client, id:public-key.pem (PKIX PEM); repeat for more")
 	flag.Var(&apiKeys, "api-key", "an API key /v1/auth/test accepts, key:user[:valid-for] (no valid-for: never expires); repeat for more")
+	advertised := flag.String("advertised-issuer", "", "the issuer the discovery document names instead of its own URL, as Keycloak behind an in-cluster address does")
+	noAuthTest := flag.Bool("no-auth-test", false, "answer 404 at /v1/auth/test, as an API without the endpoint does")
 	flag.Parse()
 
 	// A fake that accepts any client it is told about has no place on a
@@ -127,6 +129,8 @@ func main() {
 	for _, k := range apiKeys {
 		srv.AddAPIKey(k)
 	}
+	srv.SetAdvertisedIssuer(*advertised)
+	srv.SetAuthTestMissing(*noAuthTest)
 	if *failRate > 0 {
 		srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path != oauthtest.TokenPath || rand.Float64() >= *failRate {

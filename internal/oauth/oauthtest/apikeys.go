@@ -31,6 +31,14 @@ func (s *Server) RemoveAPIKey(key string) {
 	delete(s.apiKeys, key)
 }
 
+// SetAuthTestMissing makes AuthTestPath answer 404, as an API without the
+// endpoint does: API keys can then only be written unverified.
+func (s *Server) SetAuthTestMissing(missing bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authTestMissing = missing
+}
+
 // apiKeyAnswerLocked is the auth/test answer for an API key, if it is one
 // that is registered and not expired; s.mu is held.
 func (s *Server) apiKeyAnswerLocked(key string, now time.Time) (map[string]any, bool) {

@@ -108,6 +108,8 @@ type Server struct {
 	discovery discovery
 	// checks counts auth/test requests by the credential they carry.
 	checks map[string]int
+	// authTestMissing: auth/test answers 404.
+	authTestMissing bool
 }
 
 type issuedToken struct {
@@ -464,7 +466,12 @@ func (s *Server) authTest(w http.ResponseWriter, r *http.Request) {
 	issued, ok := s.tokens[token]
 	now := s.clock.Now()
 	keyAnswer, isKey := s.apiKeyAnswerLocked(token, now)
+	missing := s.authTestMissing
 	s.mu.Unlock()
+	if missing {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
+		return
+	}
 	if isKey && strings.EqualFold(scheme, "Bearer") {
 		writeJSON(w, http.StatusOK, keyAnswer)
 		return

@@ -322,3 +322,44 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("requests %d, tokens %d", s.Requests(), len(s.IssuedTokens()))
 	}
 }
+
+// API keys answer auth/test with their user, scopes and expiry (null for
+// none) until they expire or are removed; SetAuthTestMissing turns the
+// endpoint into a 404 for every credential.
+func TestAPIKeys(t *testing.T) {
+	s, clk := newServer(t)
+	soon := epoch.Add(48 * time.Hour)
+	s.AddAPIKey(oauthtest.APIKey{Key: "k-soon", UserID: "u1", Scopes: []string{"jobs:read"}, ExpiresAt: &soon})
+	s.AddAPIKey(oauthtest.APIKey{Key: "k-never", UserID: "u2"})
+
+	status, body := authTest(t, s, "Bearer k-soon")
+	if status != http.StatusOK || body["user_id"] != "u1" || body["expires_at"] != soon.Format(time.RFC3339) {
+		t.Errorf("expiring key: %d %v", status, body)
+	}
+	status, body = authTest(t, s, "Bearer k-never")
+	if v, ok := body["expires_at"]; status != http.StatusOK || !ok || v != nil {
+		t.Errorf("key without expiry: %d %v, want expires_at null", status, body)
+	}
+	if scopes, ok := body["scopes"].([]any); !ok || len(scopes) != 0 {
+		t.Errorf("key without scopes: scopes %v, want []", body["scopes"])
+	}
+
+	clk.Step(48 * time.Hour)
+	if status, _ := authTest(t, s, "Bearer k-soon"); status != http.StatusUnauthorized {
+		t.Errorf("expired key: %d, want 401", status)
+	}
+	s.RemoveAPIKey("k-never")
+	if status, _ := authTest(t, s, "Bearer k-never"); status != http.StatusUnauthorized {
+		t.Errorf("removed key: %d, want 401", status)
+	}
+
+	s.AddAPIKey(oauthtest.APIKey{Key: "k-new", UserID: "u3"})
+	s.SetAuthTestMissing(true)
+	if status, _ := authTest(t, s, "Bearer k-new"); status != http.StatusNotFound {
+		t.Errorf("without the endpoint: %d, want 404", status)
+	}
+	s.SetAuthTestMissing(false)
+	if status, _ := authTest(t, s, "Bearer k-new"); status != http.StatusOK {
+		t.Errorf("with the endpoint back: %d, want 200", status)
+	}
+}
