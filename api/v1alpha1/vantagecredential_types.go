@@ -360,7 +360,8 @@ type VantageCredentialSpec struct {
 	// +optional
 	Target *TargetSpec `json:"target,omitempty"`
 
-	// tls configures verification of the token server's certificate.
+	// tls configures verification of the token server's certificate (for
+	// an API key, the Vantage API's).
 	// +optional
 	TLS *TLSConfig `json:"tls,omitempty"`
 }

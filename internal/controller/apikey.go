@@ -134,7 +134,7 @@ func (r *VantageCredentialReconciler) check(ctx context.Context, f *facts, d dec
 	}
 	r.Metrics.checked(err)
 	if err != nil && !oauth.IsCode(err, oauth.CodeNoAuthTest) {
-		res.failed = r.classifyWith(f, err, apiKeyReason)
+		res.failed = r.classifyWith(f, err, checkReason(ReasonAPIKeyRejected))
 		if res.failed.reason == ReasonAPIKeyRejected {
 			// Only another key can help: no retry until the Secret changes.
 			res.failed.retryAt = time.Time{}
@@ -193,14 +193,6 @@ func targetHolds(f *facts, tok *oauth.Token) (bool, error) {
 		}
 	}
 	return true, nil
-}
-
-// apiKeyReason maps a failed check of an API key to a condition reason.
-func apiKeyReason(e *oauth.Error) string {
-	if e.Code == oauth.CodeInvalidToken {
-		return ReasonAPIKeyRejected
-	}
-	return ReasonValidationFailed
 }
 
 // nextCheckAt is when the API key in the target is due for its next check:

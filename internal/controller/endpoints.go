@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -145,8 +146,17 @@ func (e Endpoints) allowDiscovered(raw string) error {
 		return err
 	}
 	if !e.tokenHostAllowed(raw) {
-		return fmt.Errorf("this operator sends client secrets only to %s, not to %q: ask the cluster administrators to add the host to --allowed-token-hosts",
-			strings.Join(e.AllowedTokenHosts, ", "), hostOf(raw))
+		return errors.New(e.hostRefusal(raw, ""))
 	}
 	return nil
+}
+
+// hostRefusal says that raw's host is off --allowed-token-hosts and what to
+// do; source, when set, says where the URL came from.
+func (e Endpoints) hostRefusal(raw, source string) string {
+	if source != "" {
+		source = " (" + source + ")"
+	}
+	return fmt.Sprintf("this operator sends client secrets only to %s, not to %q%s: use an allowed token endpoint, or ask the cluster administrators to add the host to --allowed-token-hosts",
+		strings.Join(e.AllowedTokenHosts, ", "), hostOf(raw), source)
 }

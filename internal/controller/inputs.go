@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/utils/ptr"
 
@@ -57,9 +56,7 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 		}
 	}
 	if u := firstNonEmpty(tokenURL, issuerURL); !e.tokenHostAllowed(u) {
-		return nil, &problem{ReasonTokenURLNotAllowed, fmt.Sprintf(
-			"this operator sends client secrets only to %s, not to %q (%s): use an allowed token endpoint, or ask the cluster administrators to add the host to --allowed-token-hosts",
-			strings.Join(e.AllowedTokenHosts, ", "), hostOf(u), source), true}
+		return nil, &problem{ReasonTokenURLNotAllowed, e.hostRefusal(u, source), true}
 	}
 
 	templates, p := templateData(spec)

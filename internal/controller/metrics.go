@@ -53,31 +53,30 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) exchanged(err error, took time.Duration) {
 	m.latency.Observe(took.Seconds())
+	m.exchanges.WithLabelValues(resultLabel(err)).Inc()
+}
+
+// resultLabel is a request's result label: success, terminal (stalled until an
+// input changes) or transient (retried with backoff).
+func resultLabel(err error) string {
 	var oerr *oauth.Error
 	switch {
 	case err == nil:
-		m.exchanges.WithLabelValues("success").Inc()
+		return "success"
 	case errors.As(err, &oerr) && oerr.Kind == oauth.Terminal:
-		m.exchanges.WithLabelValues("terminal").Inc()
-	default:
-		m.exchanges.WithLabelValues("transient").Inc()
+		return "terminal"
 	}
+	return "transient"
 }
 
 // checked counts a check of an API key; the latency histogram is the token
 // requests' alone.
 func (m *Metrics) checked(err error) {
-	var oerr *oauth.Error
-	switch {
-	case err == nil:
-		m.checks.WithLabelValues("success").Inc()
-	case oauth.IsCode(err, oauth.CodeNoAuthTest):
+	if oauth.IsCode(err, oauth.CodeNoAuthTest) {
 		m.checks.WithLabelValues("unverified").Inc()
-	case errors.As(err, &oerr) && oerr.Kind == oauth.Terminal:
-		m.checks.WithLabelValues("terminal").Inc()
-	default:
-		m.checks.WithLabelValues("transient").Inc()
+		return
 	}
+	m.checks.WithLabelValues(resultLabel(err)).Inc()
 }
 
 func (m *Metrics) observe(cred *vantagev1alpha1.VantageCredential, st *vantagev1alpha1.VantageCredentialStatus) {

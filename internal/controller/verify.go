@@ -18,17 +18,20 @@ func (r *VantageCredentialReconciler) verify(ctx context.Context, f *facts, tok 
 	}
 	id, err := r.Checker.Check(ctx, oauth.CheckRequest{APIURL: f.inputs.apiURL, Credential: tok.AccessToken})
 	if err != nil {
-		return nil, r.classifyWith(f, err, checkReason)
+		return nil, r.classifyWith(f, err, checkReason(ReasonTokenRejectedByAPI))
 	}
 	return id, nil
 }
 
-// checkReason maps a failed check of a token to a condition reason: the
-// API refusing it is TokenRejectedByAPI, any other failure (the API away,
-// or not at apiURL) ValidationFailed.
-func checkReason(e *oauth.Error) string {
-	if e.Code == oauth.CodeInvalidToken {
-		return ReasonTokenRejectedByAPI
+// checkReason maps a failed check with the Vantage API to a condition
+// reason: the API refusing the credential is rejected (TokenRejectedByAPI
+// for a new token, APIKeyRejected for an API key), any other failure (the
+// API away, or not at apiURL) ValidationFailed.
+func checkReason(rejected string) func(*oauth.Error) string {
+	return func(e *oauth.Error) string {
+		if e.Code == oauth.CodeInvalidToken {
+			return rejected
+		}
+		return ReasonValidationFailed
 	}
-	return ReasonValidationFailed
 }

@@ -9,6 +9,7 @@ import (
 // authStyle is where golang.org/x/oauth2 puts the credentials for method:
 // the form body for a post or an assertion (client_id beside it, and no
 // secret, since there is none), else the Basic header.
+//
 // Never the library's auto-detection: it sends the secret a second time
 // after any failure, a 503 or a timeout included, and guesses again after
 // every restart. Auto is ours (exchange), and both of its attempts name
