@@ -127,6 +127,7 @@ func (r *VantageCredentialReconciler) check(ctx context.Context, f *facts, d dec
 		Credential:         f.inputs.apiKey,
 		CAPEM:              f.inputs.request.CAPEM,
 		InsecureSkipVerify: f.inputs.request.InsecureSkipVerify,
+		Caller:             key.String(),
 	})
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait

@@ -16,7 +16,7 @@ func (r *VantageCredentialReconciler) verify(ctx context.Context, f *facts, tok 
 	if !ptr.Deref(f.cred.Spec.VerifyToken, false) {
 		return nil, nil
 	}
-	id, err := r.Checker.Check(ctx, oauth.CheckRequest{APIURL: f.inputs.apiURL, Credential: tok.AccessToken})
+	id, err := r.Checker.Check(ctx, oauth.CheckRequest{APIURL: f.inputs.apiURL, Credential: tok.AccessToken, Caller: f.cred.Namespace + "/" + f.cred.Name})
 	if err != nil {
 		return nil, r.classifyWith(f, err, checkReason(ReasonTokenRejectedByAPI))
 	}

@@ -63,6 +63,7 @@ type Client struct {
 	limits          *hostLimits
 	tls             tlsClients
 	shared          sharedExchanges
+	checks          sharedChecks
 	userAgent       string
 	methods         methodMemory
 	discovery       discoveries
@@ -87,7 +88,7 @@ func NewClient(opts Options) *Client {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
-	c.shared.clock = c.clock
+	c.shared.clock, c.checks.clock = c.clock, c.clock
 	var hc http.Client
 	if opts.HTTPClient != nil {
 		hc = *opts.HTTPClient

@@ -38,6 +38,9 @@ type CheckRequest struct {
 	// CAPEM and InsecureSkipVerify are as in Request.
 	CAPEM              []byte
 	InsecureSkipVerify bool
+	// Caller names who asks, as in Request: identical checks share one
+	// request, but a caller asking again gets an answer of its own.
+	Caller string
 }
 
 // String describes the check without the credential.
@@ -73,13 +76,17 @@ type Identity struct {
 // Every error is an *Error: CodeInvalidToken and CodeNoAuthTest as above,
 // Transient for network failures, 5xx, 408 and 429 (with RetryAfter), and
 // Terminal for any other answer, such as a page that is not the API.
+// Identical checks in flight at once, or within a second of each other,
+// share one request.
 func (c *Client) Check(ctx context.Context, req CheckRequest) (*Identity, error) {
-	id, e := c.check(ctx, req)
-	if e != nil {
-		e.api = true
-		return nil, e
-	}
-	return id, nil
+	return c.checks.do(ctx, req, func() (*Identity, error) {
+		id, e := c.check(ctx, req)
+		if e != nil {
+			e.api = true
+			return nil, e
+		}
+		return id, nil
+	})
 }
 
 func (c *Client) check(ctx context.Context, req CheckRequest) (*Identity, *Error) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,5 +141,44 @@ func TestCheckRequestNeverPrinted(t *testing.T) {
 		if e := oauthError(t, err); e.Code != "invalid_request" || !strings.HasPrefix(err.Error(), "Vantage API request failed") {
 			t.Errorf("%v: %v", bad, err)
 		}
+	}
+}
+
+// Credentials holding one API key, checked together, cost the API one
+// request; a credential asking again gets an answer of its own.
+func TestConcurrentChecksShareOneRequest(t *testing.T) {
+	f := newFixture(t, oauth.Options{})
+	f.srv.AddAPIKey(oauthtest.APIKey{Key: sentinelAPIKey, UserID: "user_123"})
+	check := func(caller string) (*oauth.Identity, error) {
+		return f.client.Check(context.Background(), oauth.CheckRequest{APIURL: f.srv.URL(), Credential: sentinelAPIKey, Caller: caller})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			id, err := check(fmt.Sprintf("ns/%d", i))
+			if err == nil && id.UserID != "user_123" {
+				err = fmt.Errorf("identity %+v", id)
+			}
+			errs <- err
+		})
+	}
+	// Those that come after the first answer take it: the fixture's clock
+	// stands still, so the share window stays open.
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.srv.ChecksFor(sentinelAPIKey); n != 1 {
+		t.Fatalf("%d checks reached the API, want 1 shared", n)
+	}
+	if _, err := check("ns/0"); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.srv.ChecksFor(sentinelAPIKey); n != 2 {
+		t.Fatalf("a caller asking again: %d checks, want 2", n)
 	}
 }

@@ -11,76 +11,101 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// shareWindow is how long after it arrives a token is also handed to
-// identical requests from other callers. Credentials created or due
-// together reach the token server over a few seconds, not all in one
+// shareWindow is how long after it arrives a token (or a check's answer) is
+// also handed to identical requests from other callers. Credentials created
+// or due together reach the server over a few seconds, not all in one
 // instant; within one second their tokens are as good as the same one.
 const shareWindow = time.Second
 
-// sharedExchanges lets identical requests (same token URL, client, secret,
-// scopes, audience, auth method and TLS settings) share one exchange while
-// it is in flight and for shareWindow after it: credentials that use one
-// service account for the same scopes cost the token server one request,
-// not one each. A caller never gets the same token from the share twice,
-// so a credential asking again (a forced refresh) gets a new one.
-type sharedExchanges struct {
+// sharedCalls lets identical requests share one call while it is in flight
+// and for shareWindow after it: credentials that use one service account
+// for the same scopes cost the token server one request, not one each, and
+// credentials holding one API key cost the Vantage API one check. A caller
+// never gets the same answer from the share twice, so a credential asking
+// again (a forced refresh) gets a new one.
+type sharedCalls[T any] struct {
 	clock clock.PassiveClock
 
 	mu    sync.Mutex
-	calls map[[sha256.Size]byte]*sharedCall
+	calls map[[sha256.Size]byte]*sharedCall[T]
 }
 
-type sharedCall struct {
-	done chan struct{}
-	tok  *Token
-	err  error
+type sharedCall[T any] struct {
+	done   chan struct{}
+	answer *T
+	err    error
 	// waiters is how many identical requests joined this one.
 	waiters int
-	// until is when a token that arrived stops being shared; takers are the
-	// callers that have it.
+	// until is when an answer that arrived stops being shared; takers are
+	// the callers that have it.
 	until  time.Time
 	takers map[string]bool
 }
 
-// do runs exchange for req, or waits for the identical one in flight, or
-// takes the token an identical one got within shareWindow. A waiter whose
-// ctx ends first gives up alone.
+// sharedExchanges shares token requests with the same token URL, client,
+// secret, scopes, audience, auth method and TLS settings.
+type sharedExchanges struct{ sharedCalls[Token] }
+
 func (s *sharedExchanges) do(ctx context.Context, req Request, exchange func() (*Token, error)) (*Token, error) {
-	key := shareKey(req)
+	return s.sharedCalls.do(ctx, shareKey(req), req.Caller, exchange)
+}
+
+// sharedChecks shares checks of one credential at one API with the same
+// TLS settings.
+type sharedChecks struct{ sharedCalls[Identity] }
+
+func (s *sharedChecks) do(ctx context.Context, req CheckRequest, check func() (*Identity, error)) (*Identity, error) {
+	h := sha256.New()
+	for _, b := range [][]byte{[]byte(req.APIURL), []byte(req.Credential), req.CAPEM} {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
+		h.Write(b)
+	}
+	if req.InsecureSkipVerify {
+		h.Write([]byte{1})
+	}
+	var key [sha256.Size]byte
+	copy(key[:], h.Sum(nil))
+	return s.sharedCalls.do(ctx, key, req.Caller, check)
+}
+
+// do runs call for the request of key, or waits for the identical one in
+// flight, or takes the answer an identical one got within shareWindow. A
+// waiter whose ctx ends first gives up alone.
+func (s *sharedCalls[T]) do(ctx context.Context, key [sha256.Size]byte, caller string, call func() (*T, error)) (*T, error) {
 	s.mu.Lock()
 	s.forgetExpired()
-	if c, ok := s.calls[key]; ok && !c.takers[req.Caller] {
-		c.takers[req.Caller] = true
+	if c, ok := s.calls[key]; ok && !c.takers[caller] {
+		c.takers[caller] = true
 		select {
 		case <-c.done:
 			// Only successes stay in the map after they end.
 			s.mu.Unlock()
-			tok := *c.tok
-			return &tok, nil
+			answer := *c.answer
+			return &answer, nil
 		default:
 		}
 		c.waiters++
 		s.mu.Unlock()
 		select {
 		case <-c.done:
-			if c.tok == nil {
+			if c.answer == nil {
 				return nil, c.err
 			}
-			tok := *c.tok
-			return &tok, nil
+			answer := *c.answer
+			return &answer, nil
 		case <-ctx.Done():
 			return nil, &Error{Kind: Transient, Code: codeNetworkError,
-				Description: "abandoned while waiting for an identical token request: " + ctx.Err().Error(), cause: ctx.Err()}
+				Description: "abandoned while waiting for an identical request: " + ctx.Err().Error(), cause: ctx.Err()}
 		}
 	}
 	if s.calls == nil {
-		s.calls = map[[sha256.Size]byte]*sharedCall{}
+		s.calls = map[[sha256.Size]byte]*sharedCall[T]{}
 	}
-	c := &sharedCall{done: make(chan struct{}), takers: map[string]bool{req.Caller: true}}
+	c := &sharedCall[T]{done: make(chan struct{}), takers: map[string]bool{caller: true}}
 	s.calls[key] = c
 	s.mu.Unlock()
 
-	c.tok, c.err = exchange()
+	c.answer, c.err = call()
 	s.mu.Lock()
 	if c.err == nil {
 		c.until = s.clock.Now().Add(shareWindow)
@@ -89,12 +114,12 @@ func (s *sharedExchanges) do(ctx context.Context, req Request, exchange func() (
 	}
 	s.mu.Unlock()
 	close(c.done)
-	return c.tok, c.err
+	return c.answer, c.err
 }
 
-// forgetExpired drops the tokens whose window has passed, so none is kept
+// forgetExpired drops the answers whose window has passed, so none is kept
 // longer than that. The caller holds s.mu.
-func (s *sharedExchanges) forgetExpired() {
+func (s *sharedCalls[T]) forgetExpired() {
 	now := s.clock.Now()
 	for key, c := range s.calls {
 		if !c.until.IsZero() && !now.Before(c.until) {

@@ -11,7 +11,7 @@ import (
 )
 
 func TestIdenticalRequestsInFlightShareOneExchange(t *testing.T) {
-	s := sharedExchanges{clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
+	s := sharedExchanges{sharedCalls[Token]{clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}}
 	req := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value", Scopes: []string{"a"}}
 	var calls atomic.Int32
 	release := make(chan struct{})
@@ -92,7 +92,7 @@ func TestShareKeyDiffersForAnythingThatChangesTheToken(t *testing.T) {
 
 func TestATokenIsSharedWithOtherCallersForAMomentAfterItArrives(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
-	s := sharedExchanges{clock: clk}
+	s := sharedExchanges{sharedCalls[Token]{clock: clk}}
 	req := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value"}
 	var calls int
 	exchange := func() (*Token, error) {
@@ -134,7 +134,7 @@ func TestATokenIsSharedWithOtherCallersForAMomentAfterItArrives(t *testing.T) {
 }
 
 func TestAFailureIsNotSharedOnceItHasEnded(t *testing.T) {
-	s := sharedExchanges{clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
+	s := sharedExchanges{sharedCalls[Token]{clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}}
 	req := Request{TokenURL: "https://auth.example/t", ClientID: "svc", ClientSecret: "s3cret-value"}
 	var calls int
 	fail := func() (*Token, error) { calls++; return nil, &Error{Kind: Transient, Code: "server_error"} }
