@@ -451,7 +451,7 @@ type VantageCredentialStatus struct {
 // +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.targetSecretName`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="(has(self.spec.serviceAccountSecretRef) ? self.spec.serviceAccountSecretRef.name : has(self.spec.apiKeySecretRef) ? self.spec.apiKeySecretRef.name : '') != (has(self.spec.target) && has(self.spec.target.name) ? self.spec.target.name : self.metadata.name)",message="the target Secret must differ from the Secret holding the key: set spec.target.name to another name"
+// +kubebuilder:validation:XValidation:rule="[has(self.spec.target) && has(self.spec.target.name) ? self.spec.target.name : self.metadata.name].all(t, (!has(self.spec.serviceAccountSecretRef) || self.spec.serviceAccountSecretRef.name != t) && (!has(self.spec.apiKeySecretRef) || self.spec.apiKeySecretRef.name != t))",message="the target Secret must differ from the Secret holding the key: set spec.target.name to another name"
 type VantageCredential struct {
 	metav1.TypeMeta `json:",inline"`
 
