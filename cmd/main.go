@@ -54,6 +54,8 @@ func main() {
 		enableLeaderElection, secureMetrics bool
 		enableHTTP2                         bool
 		leaderElectionNamespace             string
+		leaderElectionID                    string
+		watchSelector, watchNamespaces      string
 		tokenURL, apiURL                    string
 		allowedTokenHosts                   string
 		defaultLifetime, tokenTimeout       time.Duration
@@ -79,6 +81,12 @@ func main() {
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often leader-election clients try to acquire or renew the lease.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; only needed out of cluster (in a Pod it is the Pod's namespace).")
+	flag.StringVar(&leaderElectionID, "leader-election-id", "vantage-credential-operator.vantage.omnivector.solutions",
+		"Name of the leader-election Lease; each shard (--watch-label-selector) needs its own.")
+	flag.StringVar(&watchSelector, "watch-label-selector", "",
+		"Handle only the credentials with these labels, such as sharding.vantage.omnivector.solutions/key=shard1 (empty: all).")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch; the caches hold nothing from others (empty: all namespaces).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS, with authentication and authorization. Use --metrics-secure=false to use HTTP instead.")
 	flag.StringVar(&metricsCertPath, "metrics-cert-path", "", "The directory that contains the metrics server certificate.")
@@ -134,6 +142,12 @@ func main() {
 		setupLog.Error(err, "invalid endpoint flags")
 		os.Exit(1)
 	}
+	scope, err := internalcontroller.ParseScope(watchSelector, watchNamespaces)
+	if err != nil {
+		setupLog.Error(err, "invalid watch flags")
+		os.Exit(1)
+	}
+	setupLog.Info("watching", "scope", scope.String())
 
 	// HTTP/2 is off by default: the HTTP/2 Stream Cancellation and Rapid
 	// Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
@@ -176,7 +190,7 @@ func main() {
 		Metrics:                 metricsServerOptions,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          enableLeaderElection,
-		LeaderElectionID:        "vantage-credential-operator.vantage.omnivector.solutions",
+		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: leaderElectionNamespace,
 		LeaseDuration:           &leaseDuration,
 		RenewDeadline:           &renewDeadline,
@@ -188,7 +202,7 @@ func main() {
 		// Below the Deployment's terminationGracePeriodSeconds; see shutdown.go.
 		GracefulShutdownTimeout: ptr.To(gracefulShutdownTimeout),
 	}
-	internalcontroller.ManagerOptions(&mgrOptions)
+	internalcontroller.ManagerOptions(&mgrOptions, scope)
 	// The caches report their list errors here, so readiness and the sync
 	// deadline can say which resource cannot be listed and why.
 	cacheSync := cachesync.NewTracker()
@@ -223,6 +237,7 @@ func main() {
 		Endpoints: endpoints,
 		Metrics:   internalcontroller.NewMetrics(metrics.Registry),
 		CacheSync: cacheSync,
+		Scope:     scope,
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}); err != nil {

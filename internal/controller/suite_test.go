@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -53,7 +54,22 @@ var (
 	// apiAway fails the reconciler's writes in chosen namespaces, as an API
 	// server that is down would.
 	apiAway = &awayNamespaces{set: map[string]bool{}}
+	// suiteScope: the suite's manager handles the credentials that carry
+	// no shard label.
+	suiteScope = Scope{Selector: mustSelector("!" + shardLabel)}
 )
+
+// shardLabel is the label that assigns credentials to shards (README,
+// sharding), by Flux's convention.
+const shardLabel = "sharding.vantage.omnivector.solutions/key"
+
+func mustSelector(s string) labels.Selector {
+	sel, err := labels.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return sel
+}
 
 // awayNamespaces is a set of namespaces where every write the reconciler
 // makes fails with 503 Service Unavailable.
@@ -206,7 +222,9 @@ var _ = BeforeSuite(func() {
 
 	By("starting the manager with the fake token server")
 	opts := ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}}
-	ManagerOptions(&opts)
+	// The suite's manager is the shard of credentials without a shard
+	// label; sharding_test.go starts the others.
+	ManagerOptions(&opts, suiteScope)
 	mgr, err := ctrl.NewManager(cfg, opts)
 	Expect(err).NotTo(HaveOccurred())
 
@@ -233,6 +251,7 @@ var _ = BeforeSuite(func() {
 		// any other token host shows the refusal.
 		Endpoints: Endpoints{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL(), AllowedTokenHosts: []string{"127.0.0.1"}},
 		Metrics:   NewMetrics(mgrMetrics),
+		Scope:     suiteScope,
 	}
 	Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
 

@@ -56,6 +56,9 @@ type VantageCredentialReconciler struct {
 	// CacheSync, when set, learns the informers the watches use (and sees
 	// their list errors), for the readiness check and the sync deadline.
 	CacheSync *cachesync.Tracker
+	// Scope is the credentials and namespaces this manager handles, as
+	// given to ManagerOptions.
+	Scope Scope
 }
 
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials,verbs=get;list;watch

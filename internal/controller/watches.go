@@ -47,10 +47,11 @@ const (
 // ManagerOptions applied.
 func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
 	metaOpts := cache.Options{
-		HTTPClient:       mgr.GetHTTPClient(),
-		Scheme:           mgr.GetScheme(),
-		Mapper:           mgr.GetRESTMapper(),
-		DefaultTransform: secretMetadataTransform,
+		HTTPClient:        mgr.GetHTTPClient(),
+		Scheme:            mgr.GetScheme(),
+		Mapper:            mgr.GetRESTMapper(),
+		DefaultTransform:  secretMetadataTransform,
+		DefaultNamespaces: r.Scope.cacheNamespaces(),
 	}
 	if r.CacheSync != nil {
 		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
@@ -226,14 +227,19 @@ func secretMetadataTransform(obj any) (any, error) {
 // only the operator's own Secrets (unrelated Secrets, however many, cost no
 // memory), managed fields stripped, and read-your-writes consistency, so a
 // reconcile right after a write never sees the old target or status and
-// requests a second token.
-func ManagerOptions(o *ctrl.Options) {
+// requests a second token. The caches hold only the credentials and
+// namespaces of scope; the reconciler must be given the same scope.
+func ManagerOptions(o *ctrl.Options, scope Scope) {
 	o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	o.Cache.DefaultNamespaces = scope.cacheNamespaces()
 	if o.Cache.ByObject == nil {
 		o.Cache.ByObject = map[client.Object]cache.ByObject{}
 	}
 	o.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
 		Label: labels.SelectorFromSet(labels.Set{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}),
+	}
+	if scope.Selector != nil && !scope.Selector.Empty() {
+		o.Cache.ByObject[&vantagev1alpha1.VantageCredential{}] = cache.ByObject{Label: scope.Selector}
 	}
 	if o.Client.Cache == nil {
 		o.Client.Cache = &client.CacheOptions{}

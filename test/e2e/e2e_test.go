@@ -55,6 +55,21 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 		Expect(ns).To(Equal("restricted"))
 	})
 
+	It("accepts config/sharding over the install: two managers, disjoint credentials, a Lease each", func() {
+		out := kubectl("apply", "--server-side", "--dry-run=server", "-k", filepath.Join(projectDir, "config/sharding"), "-o",
+			`jsonpath={range .items[?(@.kind=="Deployment")]}{.metadata.name}{" "}{.spec.template.spec.containers[0].args}{"\n"}{end}`)
+		deployments := strings.Split(strings.TrimSpace(out), "\n")
+		Expect(deployments).To(HaveLen(2), out)
+		Expect(deployments).To(ContainElement(And(
+			HavePrefix("vantage-credential-operator-controller-manager "),
+			ContainSubstring(`"--watch-label-selector=!sharding.vantage.omnivector.solutions/key"`),
+			Not(ContainSubstring("--leader-election-id")))))
+		Expect(deployments).To(ContainElement(And(
+			HavePrefix("vantage-credential-operator-controller-manager-shard1 "),
+			ContainSubstring(`"--watch-label-selector=sharding.vantage.omnivector.solutions/key=shard1"`),
+			ContainSubstring(`"--leader-election-id=vantage-credential-operator-shard1"`))))
+	})
+
 	It("runs the manager as the operator's ServiceAccount, with a token from the TokenRequest API", func() {
 		token := strings.TrimSpace(kubectl("create", "token", operatorSA, "-n", operatorNamespace, "--duration=2h"))
 		var err error
