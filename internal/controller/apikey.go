@@ -133,6 +133,12 @@ func (r *VantageCredentialReconciler) check(ctx context.Context, f *facts, d dec
 		res.heldBack = wait
 		return res, nil
 	}
+	if f.inputs.request.InsecureSkipVerify {
+		// Sent: say so every time, as for a token request.
+		r.Recorder.Eventf(f.cred, nil, "Warning", ReasonInsecureSkipVerify, "Check",
+			"checked the API key with %s without verifying its certificate (spec.tls.insecureSkipVerify): whoever can intercept the traffic can read the API key",
+			hostOf(f.inputs.apiURL))
+	}
 	r.Metrics.checked(err)
 	if err != nil && !oauth.IsCode(err, oauth.CodeNoAuthTest) {
 		res.failed = r.classifyWith(f, err, checkReason(ReasonAPIKeyRejected))
@@ -142,15 +148,14 @@ func (r *VantageCredentialReconciler) check(ctx context.Context, f *facts, d dec
 		}
 		return res, nil
 	}
-	if err != nil {
-		id = nil
-	}
+	// id is nil when the API has no auth/test endpoint: written unverified.
 	tok := apiKeyToken(f, id)
 	res.checked = true
-	if holds, err := targetHolds(f, tok); err != nil || !holds {
-		if err != nil {
-			return res, err
-		}
+	holds, err := targetHolds(f, tok)
+	switch {
+	case err != nil:
+		return res, err
+	case !holds:
 		return r.writeIssued(ctx, f, res, key, tok, id)
 	}
 	res.scopes = tok.Scopes

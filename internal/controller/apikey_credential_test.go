@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -206,6 +207,30 @@ var _ = Describe("an API key (apiKeySecretRef)", func() {
 		requestRefresh("again")
 		Eventually(func() int { return checks() }, timeout, interval).Should(Equal(2))
 		Consistently(warnings(ReasonAPIKeyExpiringSoon), quiet, interval).Should(Equal(1))
+	})
+
+	It("checks the key with an API behind a private CA through spec.tls, and says when verification is off", func() {
+		tlsSrv.AddAPIKey(oauthtest.APIKey{Key: key, UserID: "u"})
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api-ca"}, Data: map[string]string{"ca.crt": string(tlsSrv.CAPEM())}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		apiKeyCredential(key, func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.APIURL = ptr.To(tlsSrv.URL())
+			c.Spec.TLS = &vantagev1alpha1.TLSConfig{CABundleRef: &vantagev1alpha1.CABundleReference{Kind: vantagev1alpha1.CABundleConfigMap, Name: "api-ca"}}
+		})
+		waitFor("True/" + ReasonAPIKeyValid)
+		Expect(tlsSrv.ChecksFor(key)).To(Equal(1))
+		Expect(warnings(ReasonInsecureSkipVerify)()).To(BeZero())
+
+		newCredential(ns, "unverified-tls", "", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+			c.Spec.APIURL = ptr.To(tlsSrv.URL())
+			c.Spec.TLS = &vantagev1alpha1.TLSConfig{InsecureSkipVerify: ptr.To(true)}
+		})
+		Eventually(condition(ns, "unverified-tls", vantagev1alpha1.ConditionTLSVerified), timeout, interval).Should(Equal("False/" + ReasonInsecureSkipVerify))
+		Expect(condition(ns, "unverified-tls", vantagev1alpha1.ConditionReady)()).To(Equal("True/" + ReasonAPIKeyValid))
+		Eventually(warnings(ReasonInsecureSkipVerify), timeout, interval).Should(Equal(1), "one check, one warning")
+		Expect(tlsSrv.ChecksFor(key)).To(Equal(2))
 	})
 
 	DescribeTable("a Secret that holds no usable key says what to fix, before any check",

@@ -16,6 +16,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/omnivector-solutions/vantage-credential-operator/test/utils"
 )
 
 var _ = Describe("the operator, installed and run as a cluster admin would", Ordered, func() {
@@ -68,6 +70,48 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 			HavePrefix("vantage-credential-operator-controller-manager-shard1 "),
 			ContainSubstring(`"--watch-label-selector=sharding.vantage.omnivector.solutions/key=shard1"`),
 			ContainSubstring(`"--leader-election-id=vantage-credential-operator-shard1"`))))
+	})
+
+	It("installs config/namespaced with Roles only, and its manager makes a credential in its namespace Ready", func() {
+		// Before any other manager runs, so this one is the only one that
+		// can have written the token.
+		const ns = "vantage-team"
+		kubectl("create", "namespace", ns)
+		out := kubectl("apply", "--server-side", "-k", filepath.Join(projectDir, "config/namespaced"))
+		Expect(out).NotTo(ContainSubstring("clusterrole"), "no cluster-scoped object: %s", out)
+		Expect(out).NotTo(ContainSubstring("namespace/"), out)
+		Expect(out).To(ContainSubstring("role.rbac.authorization.k8s.io/vantage-credential-operator-manager-role serverside-applied"))
+
+		as := "--as=system:serviceaccount:" + ns + ":" + operatorSA
+		canI := func(args ...string) string {
+			out, _ := cp.Kubectl(nil, append([]string{"auth", "can-i", as}, args...)...)
+			return strings.TrimSpace(out)
+		}
+		Expect(canI("update", "secrets", "-n", ns)).To(Equal("yes"))
+		Expect(canI("list", "secrets", "-A")).To(Equal("no"))
+		Expect(canI("list", "vantagecredentials", "-n", "default")).To(Equal("no"))
+
+		token := strings.TrimSpace(kubectl("create", "token", operatorSA, "-n", ns, "--duration=1h"))
+		kubeconfig, err := cp.WriteTokenKubeconfig("namespaced", token)
+		Expect(err).NotTo(HaveOccurred())
+		// The Deployment's arguments, with the downward API's namespace.
+		m, err := utils.StartProcess(filepath.Join(workDir, "manager-namespaced.log"), filepath.Join(projectDir, "bin/manager"),
+			"--kubeconfig", kubeconfig, "--watch-namespaces", ns,
+			"--leader-elect", "--leader-election-namespace", ns,
+			"--health-probe-bind-address", "0",
+			"--default-token-url", fakeURL+"/oauth/token", "--default-api-url", fakeURL)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { Expect(m.Stop(10 * time.Second)).To(Succeed()) }()
+
+		before := fakeStats().PerClient[longClient]
+		kubectlApply(credentialManifest(ns, "team-token", longClient, longSecret))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/team-token", "-n", ns, "--timeout=60s")
+		Expect(secretToken(ns, "team-token")).NotTo(BeEmpty())
+		Expect(fakeStats().PerClient[longClient]).To(Equal(before + 1))
+		Expect(logOf(m)).NotTo(ContainSubstring("forbidden"), "nothing it does needs more than its Roles")
+		// The managers of the later specs watch every namespace: leave them
+		// nothing here.
+		kubectl("delete", "vantagecredential", "team-token", "-n", ns)
 	})
 
 	It("runs the manager as the operator's ServiceAccount, with a token from the TokenRequest API", func() {
