@@ -74,7 +74,8 @@ func readAPIKeyInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Se
 		return nil, &problem{ReasonSecretKeyNotFound, fmt.Sprintf(
 			"Secret %q has no key %q: put the Vantage API key there, or name its key in spec.apiKeySecretRef.key", ref.Name, key), true}
 	}
-	if p := checkAPIKey(ref.Name, key, raw); p != nil {
+	apiKey, p := checkAPIKey(ref.Name, key, raw)
+	if p != nil {
 		return nil, p
 	}
 	templates, p := templateData(&cred.Spec)
@@ -82,7 +83,7 @@ func readAPIKeyInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Se
 		return nil, p
 	}
 	in := &inputs{
-		apiKey:       strings.TrimSpace(string(raw)),
+		apiKey:       apiKey,
 		apiURL:       firstNonEmpty(ptr.Deref(cred.Spec.APIURL, ""), e.APIURL),
 		organization: ptr.Deref(cred.Spec.Organization, ""),
 		templates:    templates,
@@ -91,21 +92,22 @@ func readAPIKeyInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Se
 	return in, nil
 }
 
-// checkAPIKey refuses a value that cannot be an API key: empty, or with
-// spaces or control characters inside, which an Authorization header
-// cannot carry. The message never quotes the value.
-func checkAPIKey(secret, key string, raw []byte) *problem {
+// checkAPIKey is the API key in raw, spaces around it dropped; it refuses a
+// value that cannot be one: empty, or with spaces or control characters
+// inside, which an Authorization header cannot carry. The message never
+// quotes the value.
+func checkAPIKey(secret, key string, raw []byte) (string, *problem) {
 	v := strings.TrimSpace(string(raw))
 	if v == "" {
-		return &problem{ReasonInvalidAPIKey, fmt.Sprintf("key %q of Secret %q is empty: put the Vantage API key there", key, secret), true}
+		return "", &problem{ReasonInvalidAPIKey, fmt.Sprintf("key %q of Secret %q is empty: put the Vantage API key there", key, secret), true}
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] <= ' ' || v[i] == 0x7f {
-			return &problem{ReasonInvalidAPIKey, fmt.Sprintf(
+			return "", &problem{ReasonInvalidAPIKey, fmt.Sprintf(
 				"key %q of Secret %q holds spaces or control characters inside the value, which no API key has: copy the key again", key, secret), true}
 		}
 	}
-	return nil
+	return v, nil
 }
 
 // check asks the Vantage API about the API key and writes it to the target
@@ -297,8 +299,8 @@ func apiKeyReadyMessage(f *facts, res result) string {
 			f.targetName, f.inputs.apiURL, oauth.AuthTestPath, stamp(res.nextRefresh))
 	}
 	who := ""
-	if id := f.cred.Status.UserID; res.userID != "" || id != "" {
-		who = fmt.Sprintf(" for user %q", firstNonEmpty(res.userID, id))
+	if user := firstNonEmpty(res.userID, f.cred.Status.UserID); user != "" {
+		who = fmt.Sprintf(" for user %q", user)
 	}
 	return fmt.Sprintf("Secret %q holds an API key the Vantage API accepts%s; it %s; next check at %s",
 		f.targetName, who, validity(f.token), stamp(res.nextRefresh))

@@ -30,10 +30,8 @@ var _ = Describe("an API key (apiKeySecretRef)", func() {
 	// credential for it.
 	apiKeyCredential := func(value string, mutate ...func(*vantagev1alpha1.VantageCredential)) *corev1.Secret {
 		s := saSecret(ns, "key", map[string]string{"api-key": value})
-		newCredential(ns, "c", "", append([]func(*vantagev1alpha1.VantageCredential){func(c *vantagev1alpha1.VantageCredential) {
-			c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
-			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
-		}}, mutate...)...)
+		newCredential(ns, "c", "", append([]func(*vantagev1alpha1.VantageCredential){
+			withAPIKey(&vantagev1alpha1.APIKeySecretReference{Name: "key"})}, mutate...)...)
 		return s
 	}
 	waitFor := func(ready string) *vantagev1alpha1.VantageCredential {
@@ -221,9 +219,7 @@ var _ = Describe("an API key (apiKeySecretRef)", func() {
 		Expect(tlsSrv.ChecksFor(key)).To(Equal(1))
 		Expect(warnings(ReasonInsecureSkipVerify)()).To(BeZero())
 
-		newCredential(ns, "unverified-tls", "", func(c *vantagev1alpha1.VantageCredential) {
-			c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
-			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+		newCredential(ns, "unverified-tls", "", withAPIKey(&vantagev1alpha1.APIKeySecretReference{Name: "key"}), func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.APIURL = ptr.To(tlsSrv.URL())
 			c.Spec.TLS = &vantagev1alpha1.TLSConfig{InsecureSkipVerify: ptr.To(true)}
 		})
@@ -238,10 +234,7 @@ var _ = Describe("an API key (apiKeySecretRef)", func() {
 			if data != nil {
 				saSecret(ns, "key", data)
 			}
-			newCredential(ns, "c", "", func(c *vantagev1alpha1.VantageCredential) {
-				c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
-				c.Spec.APIKeySecretRef = ref
-			})
+			newCredential(ns, "c", "", withAPIKey(ref))
 			cred := waitFor("False/" + reason)
 			Expect(meta.FindStatusCondition(cred.Status.Conditions, vantagev1alpha1.ConditionReady).Message).To(ContainSubstring(words))
 			Expect(checks()).To(BeZero())
@@ -256,3 +249,12 @@ var _ = Describe("an API key (apiKeySecretRef)", func() {
 			ReasonInvalidAPIKey, "is empty"),
 	)
 })
+
+// withAPIKey makes newCredential's credential one for the API key ref
+// names, without the service-account fields it starts with.
+func withAPIKey(ref *vantagev1alpha1.APIKeySecretReference) func(*vantagev1alpha1.VantageCredential) {
+	return func(c *vantagev1alpha1.VantageCredential) {
+		c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
+		c.Spec.APIKeySecretRef = ref
+	}
+}

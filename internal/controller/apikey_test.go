@@ -152,9 +152,10 @@ var _ = Describe("an API key's status", func() {
 var _ = Describe("reading an API key from its Secret", func() {
 	DescribeTable("refuses a value no key can be, without quoting it",
 		func(raw string, reason, words string) {
-			p := checkAPIKey("key", "api-key", []byte(raw))
+			got, p := checkAPIKey("key", "api-key", []byte(raw))
 			if reason == "" {
 				Expect(p).To(BeNil())
+				Expect(got).To(Equal("vk_live_abc"), "the key, without what surrounds it")
 				return
 			}
 			Expect(p).NotTo(BeNil())

@@ -255,8 +255,7 @@ func (at faultPoint) configure(ns string, c *vantagev1alpha1.VantageCredential, 
 		}
 	case atAPIKey:
 		saSecret(ns, "apikey", map[string]string{"api-key": faultSecret})
-		c.Spec.ServiceAccountSecretRef, c.Spec.Scopes = nil, nil
-		c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "apikey"}
+		withAPIKey(&vantagev1alpha1.APIKeySecretReference{Name: "apikey"})(c)
 		if badURL {
 			c.Spec.APIURL = ptr.To(strings.TrimSuffix(closedPortURL(), "/oauth/token"))
 		}

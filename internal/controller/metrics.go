@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,14 +55,13 @@ func (m *Metrics) exchanged(err error, took time.Duration) {
 	m.exchanges.WithLabelValues(resultLabel(err)).Inc()
 }
 
-// resultLabel is a request's result label: success, terminal (stalled until an
-// input changes) or transient (retried with backoff).
+// resultLabel is a request's result label: success, terminal (stalled
+// until an input changes) or transient (retried with backoff).
 func resultLabel(err error) string {
-	var oerr *oauth.Error
 	switch {
 	case err == nil:
 		return "success"
-	case errors.As(err, &oerr) && oerr.Kind == oauth.Terminal:
+	case oauth.IsTerminal(err):
 		return "terminal"
 	}
 	return "transient"

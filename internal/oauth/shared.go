@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"hash"
 	"sync"
 	"time"
 
@@ -55,17 +56,7 @@ func (s *sharedExchanges) do(ctx context.Context, req Request, exchange func() (
 type sharedChecks struct{ sharedCalls[Identity] }
 
 func (s *sharedChecks) do(ctx context.Context, req CheckRequest, check func() (*Identity, error)) (*Identity, error) {
-	h := sha256.New()
-	for _, b := range [][]byte{[]byte(req.APIURL), []byte(req.Credential), req.CAPEM} {
-		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
-		h.Write(b)
-	}
-	if req.InsecureSkipVerify {
-		h.Write([]byte{1})
-	}
-	var key [sha256.Size]byte
-	copy(key[:], h.Sum(nil))
-	return s.sharedCalls.do(ctx, key, req.Caller, check)
+	return s.sharedCalls.do(ctx, checkShareKey(req), req.Caller, check)
 }
 
 // do runs call for the request of key, or waits for the identical one in
@@ -131,35 +122,60 @@ func (s *sharedCalls[T]) forgetExpired() {
 // shareKey hashes everything that makes two requests get the same token;
 // the hash never leaves the process.
 func shareKey(req Request) [sha256.Size]byte {
-	h := sha256.New()
-	field := func(b []byte) {
-		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
-		h.Write(b)
-	}
+	h := newKeyHash()
 	for _, s := range []string{req.TokenURL, req.ClientID, req.ClientSecret, req.Audience, string(req.method())} {
-		field([]byte(s))
+		h.field([]byte(s))
 	}
-	_ = binary.Write(h, binary.BigEndian, uint64(len(req.Scopes)))
+	h.count(len(req.Scopes))
 	for _, s := range req.Scopes {
-		field([]byte(s))
+		h.field([]byte(s))
 	}
 	for _, s := range []string{req.KeyID, req.AssertionAudience, req.IssuerURL, req.ExpectedIssuer} {
-		field([]byte(s))
+		h.field([]byte(s))
 	}
 	if req.PrivateKey != nil {
 		// The public half names the key; requests signed by other keys of
 		// the same client must not share a token.
 		der, _ := x509.MarshalPKIXPublicKey(req.PrivateKey.Public())
-		field(der)
+		h.field(der)
 	}
-	field(req.CAPEM)
-	if req.InsecureSkipVerify {
-		h.Write([]byte{1})
+	h.field(req.CAPEM)
+	h.flag(req.InsecureSkipVerify, 1)
+	h.flag(req.CommaScopes, 2)
+	return h.sum()
+}
+
+// checkShareKey hashes what makes two checks get the same answer.
+func checkShareKey(req CheckRequest) [sha256.Size]byte {
+	h := newKeyHash()
+	h.field([]byte(req.APIURL))
+	h.field([]byte(req.Credential))
+	h.field(req.CAPEM)
+	h.flag(req.InsecureSkipVerify, 1)
+	return h.sum()
+}
+
+// keyHash hashes fields with their lengths, so that no two requests hash
+// alike by moving bytes from one field to the next.
+type keyHash struct{ h hash.Hash }
+
+func newKeyHash() keyHash { return keyHash{sha256.New()} }
+
+func (k keyHash) count(n int) { _ = binary.Write(k.h, binary.BigEndian, uint64(n)) }
+
+func (k keyHash) field(b []byte) {
+	k.count(len(b))
+	k.h.Write(b)
+}
+
+func (k keyHash) flag(set bool, mark byte) {
+	if set {
+		k.h.Write([]byte{mark})
 	}
-	if req.CommaScopes {
-		h.Write([]byte{2})
-	}
+}
+
+func (k keyHash) sum() [sha256.Size]byte {
 	var key [sha256.Size]byte
-	copy(key[:], h.Sum(nil))
+	copy(key[:], k.h.Sum(nil))
 	return key
 }
