@@ -56,6 +56,7 @@ func main() {
 		leaderElectionNamespace             string
 		leaderElectionID                    string
 		watchSelector, watchNamespaces      string
+		clusterCredentialNamespace          string
 		tokenURL, apiURL                    string
 		allowedTokenHosts                   string
 		defaultLifetime, tokenTimeout       time.Duration
@@ -87,6 +88,8 @@ func main() {
 		"Handle only the credentials with these labels, such as sharding.vantage.omnivector.solutions/key=shard1 (empty: all).")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch; the caches hold nothing from others (empty: all namespaces).")
+	flag.StringVar(&clusterCredentialNamespace, "cluster-credential-namespace", os.Getenv("POD_NAMESPACE"),
+		"Namespace holding the key Secrets of ClusterVantageCredentials (default: the manager's own, from POD_NAMESPACE); required out of cluster for that kind.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS, with authentication and authorization. Use --metrics-secure=false to use HTTP instead.")
 	flag.StringVar(&metricsCertPath, "metrics-cert-path", "", "The directory that contains the metrics server certificate.")
@@ -238,6 +241,8 @@ func main() {
 		Metrics:   internalcontroller.NewMetrics(metrics.Registry),
 		CacheSync: cacheSync,
 		Scope:     scope,
+
+		ClusterCredentialNamespace: clusterCredentialNamespace,
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}); err != nil {

@@ -225,6 +225,28 @@ type TargetSpec struct {
 	// VANTAGE_API_URL, VANTAGE_ORG).
 	// +optional
 	Template *TargetTemplate `json:"template,omitempty"`
+
+	// namespaceSelector picks the namespaces a ClusterVantageCredential
+	// writes its target Secret into, ORed with namespaces. Only on
+	// ClusterVantageCredential: a VantageCredential writes into its own
+	// namespace. The CRD refuses unknown operators and missing values; a
+	// key or value that is no label key or value makes the credential
+	// Stalled (InvalidNamespaceSelector), since a rule checking them would
+	// cost more than the API server allows for an unbounded selector.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="namespaceSelector: a matchExpressions operator must be In, NotIn, Exists or DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",message="namespaceSelector: In and NotIn need values, Exists and DoesNotExist take none"
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// namespaces a ClusterVantageCredential writes its target Secret into,
+	// ORed with namespaceSelector. Only on ClusterVantageCredential.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespaces []string `json:"namespaces,omitempty"`
 }
 
 // VantageCredentialSpec defines the desired state of VantageCredential.
@@ -451,6 +473,7 @@ type VantageCredentialStatus struct {
 // +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.targetSecretName`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.target) || !(has(self.spec.target.namespaceSelector) || has(self.spec.target.namespaces))",message="spec.target.namespaceSelector and spec.target.namespaces belong to ClusterVantageCredential: a VantageCredential writes its target Secret into its own namespace"
 // +kubebuilder:validation:XValidation:rule="[has(self.spec.target) && has(self.spec.target.name) ? self.spec.target.name : self.metadata.name].all(t, (!has(self.spec.serviceAccountSecretRef) || self.spec.serviceAccountSecretRef.name != t) && (!has(self.spec.apiKeySecretRef) || self.spec.apiKeySecretRef.name != t))",message="the target Secret must differ from the Secret holding the key: set spec.target.name to another name"
 type VantageCredential struct {
 	metav1.TypeMeta `json:",inline"`

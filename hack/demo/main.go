@@ -105,7 +105,8 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 		return err
 	}
 	say("installed the CRD: %s", strings.TrimSpace(out))
-	if _, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "--timeout=30s"); err != nil {
+	if _, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions",
+		"crd/clustervantagecredentials.vantage.omnivector.solutions", "--timeout=30s"); err != nil {
 		return err
 	}
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
@@ -28,17 +28,17 @@ const (
 	expiryWarningEvery = 24 * time.Hour
 )
 
-func usesAPIKey(cred *vantagev1alpha1.VantageCredential) bool {
-	return cred.Spec.APIKeySecretRef != nil
+func usesAPIKey(cred credential) bool {
+	return cred.GetSpec().APIKeySecretRef != nil
 }
 
 // sourceSecret names the Secret holding the credential's key, and says
 // what it should hold, for messages.
-func sourceSecret(cred *vantagev1alpha1.VantageCredential) (name, holds string) {
-	if ref := cred.Spec.APIKeySecretRef; ref != nil {
+func sourceSecret(cred credential) (name, holds string) {
+	if ref := cred.GetSpec().APIKeySecretRef; ref != nil {
 		return ref.Name, fmt.Sprintf("the Vantage API key under key %q", ptr.Deref(ref.Key, defaultAPIKeyKey))
 	}
-	if ref := cred.Spec.ServiceAccountSecretRef; ref != nil {
+	if ref := cred.GetSpec().ServiceAccountSecretRef; ref != nil {
 		return ref.Name, "the service-account key (client_id and client_secret)"
 	}
 	return "", ""
@@ -49,15 +49,15 @@ func apiKeySource(s oauth.LifetimeSource) bool {
 	return s == oauth.LifetimeAuthTest || s == oauth.LifetimeUnverified
 }
 
-func validateInterval(cred *vantagev1alpha1.VantageCredential) time.Duration {
-	if d := cred.Spec.ValidateInterval; d != nil {
+func validateInterval(cred credential) time.Duration {
+	if d := cred.GetSpec().ValidateInterval; d != nil {
 		return d.Duration
 	}
 	return defaultValidateInterval
 }
 
-func expiryWarning(cred *vantagev1alpha1.VantageCredential) time.Duration {
-	if d := cred.Spec.ExpiryWarning; d != nil {
+func expiryWarning(cred credential) time.Duration {
+	if d := cred.GetSpec().ExpiryWarning; d != nil {
 		return d.Duration
 	}
 	return defaultExpiryWarning
@@ -66,8 +66,8 @@ func expiryWarning(cred *vantagev1alpha1.VantageCredential) time.Duration {
 // readAPIKeyInputs reads the API key from its Secret and resolves the
 // inputs. Spaces and line breaks around the key are dropped: a key saved
 // with `echo` ends in one.
-func readAPIKeyInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, e Endpoints) (*inputs, *problem) {
-	ref := cred.Spec.APIKeySecretRef
+func readAPIKeyInputs(cred credential, source *corev1.Secret, e Endpoints) (*inputs, *problem) {
+	ref := cred.GetSpec().APIKeySecretRef
 	key := ptr.Deref(ref.Key, defaultAPIKeyKey)
 	raw, ok := source.Data[key]
 	if !ok {
@@ -78,14 +78,14 @@ func readAPIKeyInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Se
 	if p != nil {
 		return nil, p
 	}
-	templates, p := templateData(&cred.Spec)
+	templates, p := templateData(cred.GetSpec())
 	if p != nil {
 		return nil, p
 	}
 	in := &inputs{
 		apiKey:       apiKey,
-		apiURL:       firstNonEmpty(ptr.Deref(cred.Spec.APIURL, ""), e.APIURL),
-		organization: ptr.Deref(cred.Spec.Organization, ""),
+		apiURL:       firstNonEmpty(ptr.Deref(cred.GetSpec().APIURL, ""), e.APIURL),
+		organization: ptr.Deref(cred.GetSpec().Organization, ""),
 		templates:    templates,
 	}
 	in.hash = in.fingerprint()
@@ -116,9 +116,9 @@ func checkAPIKey(secret, key string, raw []byte) (string, *problem) {
 // endpoint) is, unverified.
 func (r *VantageCredentialReconciler) check(ctx context.Context, f *facts, d decision) (result, error) {
 	res := result{decision: d}
-	key := types.NamespacedName{Namespace: f.cred.Namespace, Name: f.cred.Name}
+	key := client.ObjectKeyFromObject(f.cred)
 	interval := validateInterval(f.cred)
-	if tok, id := r.unwritten.take(key, f.cred.UID, f.inputs.hash, f.now, func(t *oauth.Token) time.Time {
+	if tok, id := r.unwritten.take(key, f.cred.GetUID(), f.inputs.hash, f.now, func(t *oauth.Token) time.Time {
 		return t.IssuedAt.Add(interval)
 	}); tok != nil {
 		res.checked = true
@@ -192,7 +192,7 @@ func targetHolds(f *facts, tok *oauth.Token) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	have := f.target.Annotations
+	have := f.holder().secret.Annotations
 	for _, a := range []string{vantagev1alpha1.ExpiresAtAnnotation, vantagev1alpha1.ExpirySourceAnnotation, vantagev1alpha1.DataHashAnnotation} {
 		w, inWant := want[a]
 		h, inHave := have[a]
@@ -211,7 +211,7 @@ func nextCheckAt(f *facts) time.Time {
 		return time.Time{}
 	}
 	last := f.token.issuedAt
-	if v := f.cred.Status.LastValidationTime; v != nil && v.After(last) {
+	if v := f.cred.GetStatus().LastValidationTime; v != nil && v.After(last) {
 		last = v.Time
 	}
 	return last.Add(validateInterval(f.cred))
@@ -260,7 +260,7 @@ func validity(t *currentToken) string {
 }
 
 // heldNoun names what the target holds, for messages.
-func heldNoun(cred *vantagev1alpha1.VantageCredential) string {
+func heldNoun(cred credential) string {
 	if usesAPIKey(cred) {
 		return "API key"
 	}
@@ -269,7 +269,7 @@ func heldNoun(cred *vantagev1alpha1.VantageCredential) string {
 
 // expiredReason is the Ready reason for what the target holds once it has
 // expired.
-func expiredReason(cred *vantagev1alpha1.VantageCredential) string {
+func expiredReason(cred credential) string {
 	if usesAPIKey(cred) {
 		return ReasonAPIKeyExpired
 	}
@@ -277,7 +277,7 @@ func expiredReason(cred *vantagev1alpha1.VantageCredential) string {
 }
 
 // renewing names what keeps the target valid, for messages.
-func renewing(cred *vantagev1alpha1.VantageCredential) string {
+func renewing(cred credential) string {
 	if usesAPIKey(cred) {
 		return "checking the key"
 	}
@@ -299,7 +299,7 @@ func apiKeyReadyMessage(f *facts, res result) string {
 			f.targetName, f.inputs.apiURL, oauth.AuthTestPath, stamp(res.nextRefresh))
 	}
 	who := ""
-	if user := firstNonEmpty(res.userID, f.cred.Status.UserID); user != "" {
+	if user := firstNonEmpty(res.userID, f.cred.GetStatus().UserID); user != "" {
 		who = fmt.Sprintf(" for user %q", user)
 	}
 	return fmt.Sprintf("Secret %q holds an API key the Vantage API accepts%s; it %s; next check at %s",
@@ -307,7 +307,7 @@ func apiKeyReadyMessage(f *facts, res result) string {
 }
 
 // action names, in events, what the credential's key goes through.
-func action(cred *vantagev1alpha1.VantageCredential) string {
+func action(cred credential) string {
 	if usesAPIKey(cred) {
 		return "Check"
 	}

@@ -19,8 +19,8 @@ import (
 // the clock's now.
 func apiKeyFactsAt(clk *clocktesting.FakeClock, checked, expires time.Time) *facts {
 	f := factsAt(clk, checked)
-	f.cred.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
-	f.cred.Status.LastValidationTime = ptr.To(metav1.NewTime(checked))
+	f.cred.GetSpec().APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+	f.cred.GetStatus().LastValidationTime = ptr.To(metav1.NewTime(checked))
 	f.inputs.apiURL = "https://api.example"
 	f.token = &currentToken{issuedAt: checked, expiresAt: expires, inputsHash: "h1", source: oauth.LifetimeAuthTest}
 	return f
@@ -53,23 +53,23 @@ var _ = Describe("an API key's decisions", func() {
 		Entry("checked 10m ago: next check after the default hour", 10*time.Minute, time.Duration(0), nil, triggerNone, time.Hour),
 		Entry("an hour since the check: check", time.Hour, time.Duration(0), nil, triggerScheduled, time.Duration(0)),
 		Entry("validateInterval 5m", 5*time.Minute, time.Duration(0), func(f *facts) {
-			f.cred.Spec.ValidateInterval = &metav1.Duration{Duration: 5 * time.Minute}
+			f.cred.GetSpec().ValidateInterval = &metav1.Duration{Duration: 5 * time.Minute}
 		}, triggerScheduled, time.Duration(0)),
 		Entry("the last check counts, not the write", 90*time.Minute, time.Duration(0), func(f *facts) {
-			f.cred.Status.LastValidationTime = ptr.To(metav1.NewTime(epoch.Add(time.Hour)))
+			f.cred.GetStatus().LastValidationTime = ptr.To(metav1.NewTime(epoch.Add(time.Hour)))
 		}, triggerNone, 2*time.Hour),
 		Entry("expired: no check can help, nor any timer", 3*time.Hour, 2*time.Hour, nil, triggerNone, time.Duration(0)),
 		Entry("rotated in its Secret: check at once", 10*time.Minute, time.Duration(0), func(f *facts) {
 			f.inputs.hash = "h2"
 		}, triggerInputsChanged, time.Duration(0)),
 		Entry("refused by the API: no retry by timer", 3*time.Hour, time.Duration(0), func(f *facts) {
-			f.cred.Status.ConsecutiveFailures = 1
-			f.cred.Status.FailedSourceVersion = f.sourceVersion
-			f.cred.Status.NextRefreshTime = nil
+			f.cred.GetStatus().ConsecutiveFailures = 1
+			f.cred.GetStatus().FailedSourceVersion = f.sourceVersion
+			f.cred.GetStatus().NextRefreshTime = nil
 		}, triggerNone, time.Duration(0)),
 		Entry("refused, then the Secret changed: check at once", 3*time.Hour, time.Duration(0), func(f *facts) {
-			f.cred.Status.ConsecutiveFailures = 1
-			f.cred.Status.FailedSourceVersion = "9"
+			f.cred.GetStatus().ConsecutiveFailures = 1
+			f.cred.GetStatus().FailedSourceVersion = "9"
 		}, triggerInputsChanged, time.Duration(0)),
 	)
 })
@@ -106,7 +106,7 @@ var _ = Describe("an API key's status", func() {
 
 	It("keeps Ready True through a failed check while the key is valid, with the check's reason", func() {
 		f := apiKeyFactsAt(clk, epoch, time.Time{})
-		f.cred.Status = computeStatus(f, result{checked: true, nextRefresh: epoch.Add(time.Hour)})
+		*f.cred.GetStatus() = computeStatus(f, result{checked: true, nextRefresh: epoch.Add(time.Hour)})
 		st := computeStatus(f, result{failed: &failure{reason: ReasonValidationFailed, message: "the Vantage API answered 503", retryAt: clk.Now().Add(time.Minute)}})
 		Expect(conds(st)[0]).To(Equal("Ready=True/ValidationFailed"))
 		Expect(message(st, vantagev1alpha1.ConditionReady)).To(ContainSubstring(`the API key in Secret "c" never expires`))
@@ -122,19 +122,19 @@ var _ = Describe("an API key's status", func() {
 	It("warns of a close expiry at most once a day, and again for a new key", func() {
 		expires := epoch.Add(3 * 24 * time.Hour)
 		f := apiKeyFactsAt(clk, epoch, expires)
-		f.cred.Spec.ExpiryWarning = &metav1.Duration{Duration: 72 * time.Hour}
+		f.cred.GetSpec().ExpiryWarning = &metav1.Duration{Duration: 72 * time.Hour}
 		step := func(d time.Duration, res result) *metav1.Time {
 			GinkgoHelper()
 			clk.Step(d)
 			f.now = clk.Now()
-			f.cred.Status = computeStatus(f, res)
-			return f.cred.Status.ExpiryWarningTime
+			*f.cred.GetStatus() = computeStatus(f, res)
+			return f.cred.GetStatus().ExpiryWarningTime
 		}
 		first := step(0, result{})
 		Expect(first).NotTo(BeNil(), "within 72h of the expiry")
 		Expect(step(time.Hour, result{})).To(Equal(first), "an hour on: no second warning")
 		Expect(step(22*time.Hour, result{})).To(Equal(first), "23 hours on: still none")
-		Expect(wakeAt(f, result{}, &f.cred.Status)).To(Equal(first.Add(24*time.Hour)), "the reconciler wakes for the next one")
+		Expect(wakeAt(f, result{}, f.cred.GetStatus())).To(Equal(first.Add(24*time.Hour)), "the reconciler wakes for the next one")
 		second := step(time.Hour, result{})
 		Expect(second.Time).To(Equal(first.Add(24*time.Hour)), "a day on: the next warning")
 		f.token.issuedAt = clk.Now()
@@ -143,8 +143,8 @@ var _ = Describe("an API key's status", func() {
 
 	It("does not warn while the expiry is far, but wakes when it comes close", func() {
 		f := apiKeyFactsAt(clk, epoch, epoch.Add(30*24*time.Hour))
-		f.cred.Status = computeStatus(f, result{})
-		Expect(f.cred.Status.ExpiryWarningTime).To(BeNil())
+		*f.cred.GetStatus() = computeStatus(f, result{})
+		Expect(f.cred.GetStatus().ExpiryWarningTime).To(BeNil())
 		Expect(expiryWarningWake(f, nil)).To(Equal(epoch.Add(16 * 24 * time.Hour)))
 	})
 })

@@ -20,10 +20,11 @@ const defaultCAKey = "ca.crt"
 
 // readTLS puts spec.tls into the token request. The CA bundle is read live
 // on every reconcile: the operator caches no Secret or ConfigMap it does not
-// manage (the data of source Secrets, read once per version, aside). version identifies the bundle read, so a bundle that
+// manage (the data of source Secrets, read once per version, aside). The bundle
+// is in namespace, beside the key. version identifies the bundle read, so a bundle that
 // changes after a failure counts as a changed input; it is "" without one.
-func (r *VantageCredentialReconciler) readTLS(ctx context.Context, cred *vantagev1alpha1.VantageCredential, in *inputs) (version string, p *problem, err error) {
-	tls := cred.Spec.TLS
+func (r *VantageCredentialReconciler) readTLS(ctx context.Context, cred credential, namespace string, in *inputs) (version string, p *problem, err error) {
+	tls := cred.GetSpec().TLS
 	if tls == nil {
 		return "", nil, nil
 	}
@@ -33,7 +34,7 @@ func (r *VantageCredentialReconciler) readTLS(ctx context.Context, cred *vantage
 		return "", nil, nil
 	}
 	key := ptr.Deref(ref.Key, defaultCAKey)
-	name := types.NamespacedName{Namespace: cred.Namespace, Name: ref.Name}
+	name := types.NamespacedName{Namespace: namespace, Name: ref.Name}
 	var obj client.Object
 	var data func() ([]byte, bool)
 	switch ref.Kind {

@@ -40,9 +40,9 @@ func decide(f *facts, p refresh.Policy) decision {
 		// Watches bring the fix (a created Secret, an edited key); until
 		// then only the token's expiry changes anything.
 		return decision{wakeAt: expiryWake(f)}
-	case ptr.Deref(cred.Spec.Suspend, false):
+	case ptr.Deref(cred.GetSpec().Suspend, false):
 		return decision{wakeAt: expiryWake(f)}
-	case cred.Status.ConsecutiveFailures > 0:
+	case cred.GetStatus().ConsecutiveFailures > 0:
 		return decideRetry(f)
 	}
 	if t := exchangeTrigger(f, p); t != triggerNone {
@@ -54,7 +54,7 @@ func decide(f *facts, p refresh.Policy) decision {
 // exchangeTrigger says whether, with no failure pending, a token is needed now.
 func exchangeTrigger(f *facts, p refresh.Policy) trigger {
 	switch {
-	case f.token == nil && f.cred.Status.LastRefreshTime == nil:
+	case f.token == nil && f.cred.GetStatus().LastRefreshTime == nil:
 		return triggerFirst
 	case f.token == nil:
 		return triggerTargetChanged
@@ -74,7 +74,7 @@ func exchangeTrigger(f *facts, p refresh.Policy) trigger {
 // operator does not retry in a burst) unless an input changed since, which
 // may be the fix.
 func decideRetry(f *facts) decision {
-	st := f.cred.Status
+	st := f.cred.GetStatus()
 	if inputsChangedSinceFailure(f) {
 		return decision{exchange: triggerInputsChanged}
 	}
@@ -99,14 +99,14 @@ func decideRetry(f *facts) decision {
 // inputsChangedSinceFailure: a new generation of the spec, or a changed
 // service-account Secret.
 func inputsChangedSinceFailure(f *facts) bool {
-	st := f.cred.Status
-	return f.cred.Generation != st.ObservedGeneration || f.sourceVersion != st.FailedSourceVersion
+	st := f.cred.GetStatus()
+	return f.cred.GetGeneration() != st.ObservedGeneration || f.sourceVersion != st.FailedSourceVersion
 }
 
 // refreshRequested: the refresh annotation holds a value not handled yet.
-func refreshRequested(cred *vantagev1alpha1.VantageCredential) bool {
-	v, ok := cred.Annotations[vantagev1alpha1.RefreshRequestedAnnotation]
-	return ok && v != "" && v != cred.Status.LastHandledRefreshRequest
+func refreshRequested(cred credential) bool {
+	v, ok := cred.GetAnnotations()[vantagev1alpha1.RefreshRequestedAnnotation]
+	return ok && v != "" && v != cred.GetStatus().LastHandledRefreshRequest
 }
 
 // refreshAt is when the current token is due for refresh, or an API key
@@ -120,12 +120,12 @@ func refreshAt(f *facts, p refresh.Policy) time.Time {
 
 // tokenRefreshAt is when cred's token issued at issued and expiring at
 // expires is due for refresh.
-func tokenRefreshAt(cred *vantagev1alpha1.VantageCredential, issued, expires time.Time, p refresh.Policy) time.Time {
+func tokenRefreshAt(cred credential, issued, expires time.Time, p refresh.Policy) time.Time {
 	var before *time.Duration
-	if rb := cred.Spec.RefreshBefore; rb != nil {
+	if rb := cred.GetSpec().RefreshBefore; rb != nil {
 		before = &rb.Duration
 	}
-	return p.RefreshTime(issued, expires, before, string(cred.UID))
+	return p.RefreshTime(issued, expires, before, string(cred.GetUID()))
 }
 
 // expiryWake is when the current token expires, so Ready turns False on

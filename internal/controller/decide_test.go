@@ -58,56 +58,56 @@ var _ = Describe("decide", func() {
 		Entry("fresh token: wait until two thirds of the lifetime", 10*time.Minute, nil, triggerNone, 40*time.Minute),
 		Entry("due: refresh", 40*time.Minute, nil, triggerScheduled, time.Duration(0)),
 		Entry("explicit refreshBefore", 45*time.Minute, func(f *facts) {
-			f.cred.Spec.RefreshBefore = &metav1.Duration{Duration: 10 * time.Minute}
+			f.cred.GetSpec().RefreshBefore = &metav1.Duration{Duration: 10 * time.Minute}
 		}, triggerNone, 50*time.Minute),
 		Entry("expired token: refresh", 2*time.Hour, nil, triggerScheduled, time.Duration(0)),
-		Entry("first token", time.Duration(0), func(f *facts) { f.token = nil; f.cred.Status.LastRefreshTime = nil }, triggerFirst, time.Duration(0)),
+		Entry("first token", time.Duration(0), func(f *facts) { f.token = nil; f.cred.GetStatus().LastRefreshTime = nil }, triggerFirst, time.Duration(0)),
 		Entry("target gone after a token was issued", time.Duration(0), func(f *facts) { f.token = nil }, triggerTargetChanged, time.Duration(0)),
 		Entry("inputs changed (rotated key, new scopes)", time.Minute, func(f *facts) { f.inputs.hash = "h2" }, triggerInputsChanged, time.Duration(0)),
 		Entry("refresh requested", time.Minute, func(f *facts) {
-			f.cred.Annotations = map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "t1"}
+			f.cred.SetAnnotations(map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "t1"})
 		}, triggerRequested, time.Duration(0)),
 		Entry("refresh request already handled", time.Minute, func(f *facts) {
-			f.cred.Annotations = map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "t1"}
-			f.cred.Status.LastHandledRefreshRequest = "t1"
+			f.cred.SetAnnotations(map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "t1"})
+			f.cred.GetStatus().LastHandledRefreshRequest = "t1"
 		}, triggerNone, 40*time.Minute),
-		Entry("suspended: never, but wake at expiry", 50*time.Minute, func(f *facts) { f.cred.Spec.Suspend = ptr.To(true) }, triggerNone, time.Hour),
-		Entry("suspended with an expired token: no wake", 2*time.Hour, func(f *facts) { f.cred.Spec.Suspend = ptr.To(true) }, triggerNone, time.Duration(0)),
+		Entry("suspended: never, but wake at expiry", 50*time.Minute, func(f *facts) { f.cred.GetSpec().Suspend = ptr.To(true) }, triggerNone, time.Hour),
+		Entry("suspended with an expired token: no wake", 2*time.Hour, func(f *facts) { f.cred.GetSpec().Suspend = ptr.To(true) }, triggerNone, time.Duration(0)),
 		Entry("input problem: wait for a watch, wake at expiry", 50*time.Minute, func(f *facts) {
 			f.problem = &problem{reason: ReasonSecretNotFound}
 			f.inputs = nil
 		}, triggerNone, time.Hour),
 		Entry("backing off: wait for the recorded retry time", 50*time.Minute, func(f *facts) {
-			f.cred.Status.ConsecutiveFailures = 2
-			f.cred.Status.FailedSourceVersion = "10"
-			f.cred.Status.NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(52 * time.Minute)))
+			f.cred.GetStatus().ConsecutiveFailures = 2
+			f.cred.GetStatus().FailedSourceVersion = "10"
+			f.cred.GetStatus().NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(52 * time.Minute)))
 		}, triggerNone, 52*time.Minute),
 		Entry("backing off past expiry: wake at expiry first", 59*time.Minute, func(f *facts) {
-			f.cred.Status.ConsecutiveFailures = 2
-			f.cred.Status.FailedSourceVersion = "10"
-			f.cred.Status.NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(70 * time.Minute)))
+			f.cred.GetStatus().ConsecutiveFailures = 2
+			f.cred.GetStatus().FailedSourceVersion = "10"
+			f.cred.GetStatus().NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(70 * time.Minute)))
 		}, triggerNone, time.Hour),
 		Entry("backoff over: retry", 53*time.Minute, func(f *facts) {
-			f.cred.Status.ConsecutiveFailures = 2
-			f.cred.Status.FailedSourceVersion = "10"
-			f.cred.Status.NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(52 * time.Minute)))
+			f.cred.GetStatus().ConsecutiveFailures = 2
+			f.cred.GetStatus().FailedSourceVersion = "10"
+			f.cred.GetStatus().NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(52 * time.Minute)))
 		}, triggerRetry, time.Duration(0)),
 		Entry("backing off but the source Secret changed: retry now", 50*time.Minute, func(f *facts) {
-			f.cred.Status.ConsecutiveFailures = 5
-			f.cred.Status.FailedSourceVersion = "9"
-			f.cred.Status.NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(2 * time.Hour)))
+			f.cred.GetStatus().ConsecutiveFailures = 5
+			f.cred.GetStatus().FailedSourceVersion = "9"
+			f.cred.GetStatus().NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(2 * time.Hour)))
 		}, triggerInputsChanged, time.Duration(0)),
 		Entry("backing off but the spec changed: retry now", 50*time.Minute, func(f *facts) {
-			f.cred.Generation = 2
-			f.cred.Status.ConsecutiveFailures = 5
-			f.cred.Status.FailedSourceVersion = "10"
-			f.cred.Status.NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(2 * time.Hour)))
+			f.cred.SetGeneration(2)
+			f.cred.GetStatus().ConsecutiveFailures = 5
+			f.cred.GetStatus().FailedSourceVersion = "10"
+			f.cred.GetStatus().NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(2 * time.Hour)))
 		}, triggerInputsChanged, time.Duration(0)),
 		Entry("backing off but a refresh was requested: retry now", 50*time.Minute, func(f *facts) {
-			f.cred.Annotations = map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "t2"}
-			f.cred.Status.ConsecutiveFailures = 5
-			f.cred.Status.FailedSourceVersion = "10"
-			f.cred.Status.NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(2 * time.Hour)))
+			f.cred.SetAnnotations(map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "t2"})
+			f.cred.GetStatus().ConsecutiveFailures = 5
+			f.cred.GetStatus().FailedSourceVersion = "10"
+			f.cred.GetStatus().NextRefreshTime = ptr.To(metav1.NewTime(epoch.Add(2 * time.Hour)))
 		}, triggerRequested, time.Duration(0)),
 	)
 })

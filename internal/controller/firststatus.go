@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
-
-	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 )
 
 // firstStatusGrace is how long a new credential's first reconcile may work
@@ -24,19 +22,19 @@ type firstStatus struct {
 	// written is closed once the timer's write has ended.
 	written chan struct{}
 	// cred is the timer's own copy, so it never races the reconcile.
-	cred *vantagev1alpha1.VantageCredential
+	cred credential
 	err  error
 }
 
 // firstStatusAfter arms the first status of cred, which has no status yet.
-func (r *VantageCredentialReconciler) firstStatusAfter(ctx context.Context, cred *vantagev1alpha1.VantageCredential, grace time.Duration) *firstStatus {
-	fs := &firstStatus{written: make(chan struct{}), cred: cred.DeepCopy()}
+func (r *VantageCredentialReconciler) firstStatusAfter(ctx context.Context, cred credential, grace time.Duration) *firstStatus {
+	fs := &firstStatus{written: make(chan struct{}), cred: cred.DeepCopyObject().(credential)}
 	// The time is taken now: a clock may run timer functions while it
 	// holds its own lock.
 	at := r.Clock.Now().Add(grace)
 	fs.timer = r.Clock.AfterFunc(grace, func() {
 		defer close(fs.written)
-		fs.err = r.patchStatus(ctx, fs.cred, initialStatus(fs.cred, at))
+		fs.err = r.patchStatus(ctx, fs.cred, func() { *fs.cred.GetStatus() = initialStatus(fs.cred, at) })
 	})
 	return fs
 }
@@ -45,18 +43,18 @@ func (r *VantageCredentialReconciler) firstStatusAfter(ctx context.Context, cred
 // it, so the next write starts from what the API server holds. With
 // writeNow, a first status not yet written is written at once: the
 // reconcile ends without a result to show.
-func (fs *firstStatus) settle(ctx context.Context, r *VantageCredentialReconciler, cred *vantagev1alpha1.VantageCredential, writeNow bool) error {
+func (fs *firstStatus) settle(ctx context.Context, r *VantageCredentialReconciler, cred credential, writeNow bool) error {
 	if fs.timer.Stop() {
 		if !writeNow {
 			return nil
 		}
-		return r.patchStatus(ctx, cred, initialStatus(cred, r.Clock.Now()))
+		return r.patchStatus(ctx, cred, func() { *cred.GetStatus() = initialStatus(cred, r.Clock.Now()) })
 	}
 	<-fs.written
 	if fs.err != nil {
 		return fs.err
 	}
-	cred.Status = fs.cred.Status
-	cred.ResourceVersion = fs.cred.ResourceVersion
+	*cred.GetStatus() = *fs.cred.GetStatus()
+	cred.SetResourceVersion(fs.cred.GetResourceVersion())
 	return nil
 }

@@ -21,20 +21,36 @@ import (
 // written.
 type facts struct {
 	now  time.Time
-	cred *vantagev1alpha1.VantageCredential
+	cred credential
 	// sourceVersion is the resourceVersion of the service-account Secret,
 	// "" when it is missing.
 	sourceVersion string
 	// inputs is nil exactly when problem is set.
 	inputs  *inputs
 	problem *problem
-	// targetName is the target Secret's name; target is its current state,
-	// nil when it does not exist.
+	// targetName is the target Secrets' name; targets are their current
+	// state, one per namespace the credential writes into.
 	targetName string
-	target     *corev1.Secret
-	// token describes the token the target holds, when the target is ours
-	// and intact (nobody edited the operator's keys).
+	targets    []*targetState
+	// stale are the Secrets the credential wrote into namespaces it no
+	// longer selects, to delete.
+	stale []*corev1.Secret
+	// token describes the token the credential goes by: the newest that an
+	// intact target of its own holds (nobody edited the operator's keys).
 	token *currentToken
+}
+
+// targetState is one target Secret as gathered, and as written since.
+type targetState struct {
+	namespace string
+	// secret is its current state, nil when it does not exist.
+	secret *corev1.Secret
+	// token is what it holds, when it is ours and intact.
+	token *currentToken
+	// problem says why it cannot be written (TargetConflict).
+	problem *problem
+	// gone is set when its namespace went away while being written.
+	gone bool
 }
 
 // currentToken is what the target Secret's annotations say about the token
@@ -50,31 +66,58 @@ type currentToken struct {
 	source oauth.LifetimeSource
 }
 
+// same says whether t and o describe one token, as two targets holding
+// copies of it do.
+func (t *currentToken) same(o *currentToken) bool {
+	return t != nil && o != nil && t.issuedAt.Equal(o.issuedAt) && t.expiresAt.Equal(o.expiresAt) &&
+		t.inputsHash == o.inputsHash && t.source == o.source
+}
+
 func (t *currentToken) validAt(now time.Time) bool {
 	return t != nil && (t.expiresAt.IsZero() || now.Before(t.expiresAt))
 }
 
-// gather reads the credential's inputs and its target. Errors it returns are
-// failures to talk to the API server; everything wrong with the inputs
+// gather reads the credential's inputs and its targets. Errors it returns
+// are failures to talk to the API server; everything wrong with the inputs
 // themselves ends up in facts.problem.
-func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev1alpha1.VantageCredential) (*facts, error) {
+func (r *VantageCredentialReconciler) gather(ctx context.Context, door frontDoor, cred credential) (*facts, error) {
 	f := &facts{now: r.Clock.Now(), cred: cred, targetName: targetName(cred)}
 
-	target, err := r.getTarget(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: f.targetName})
+	namespaces, stale, p, err := door.targets(ctx, cred)
 	if err != nil {
 		return nil, err
 	}
-	f.target = target
+	f.stale = stale
+	for _, ns := range namespaces {
+		target, err := r.getTarget(ctx, types.NamespacedName{Namespace: ns, Name: f.targetName})
+		if err != nil {
+			return nil, err
+		}
+		t := &targetState{namespace: ns, secret: target, problem: checkTarget(cred, f.targetName, target)}
+		if owned(cred, target) {
+			t.token = tokenIn(cred, target)
+		}
+		f.targets = append(f.targets, t)
+	}
+	f.token = newestToken(f.targets)
 
+	sourceNS := ""
+	if p == nil {
+		sourceNS, p = door.sourceNamespace(cred)
+	}
+	if p != nil {
+		f.problem = p
+		return f, nil
+	}
 	name, holds := sourceSecret(cred)
 	// The cache holds only the operator's own Secrets, so that unrelated
 	// Secrets cost no memory; sources are read live, once per version.
-	source, err := r.readSource(ctx, types.NamespacedName{Namespace: cred.Namespace, Name: name})
+	source, err := r.readSource(ctx, types.NamespacedName{Namespace: sourceNS, Name: name})
 	switch {
 	case err != nil:
 		return nil, err
 	case source == nil:
-		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found: create it with %s", name, holds), false}
+		f.problem = &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q not found%s: create it with %s", name, inNamespace(cred, sourceNS), holds), false}
 	case usesAPIKey(cred):
 		f.sourceVersion = source.ResourceVersion
 		f.inputs, f.problem = readAPIKeyInputs(cred, source, r.Endpoints)
@@ -83,7 +126,7 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 		f.inputs, f.problem = readInputs(cred, source, r.Endpoints)
 	}
 	if f.problem == nil {
-		caVersion, p, err := r.readTLS(ctx, cred, f.inputs)
+		caVersion, p, err := r.readTLS(ctx, cred, sourceNS, f.inputs)
 		if err != nil {
 			return nil, err
 		}
@@ -92,16 +135,47 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, cred *vantagev
 			f.sourceVersion += "+" + caVersion
 		}
 	}
-
 	if f.problem == nil {
-		if p := checkTarget(cred, f.targetName, target); p != nil {
-			f.problem = p
-		}
-	}
-	if owned(cred, target) {
-		f.token = tokenIn(cred, target)
+		f.problem = noWritableTarget(f.targets)
 	}
 	return f, nil
+}
+
+// inNamespace names the namespace of a cluster credential's Secrets in
+// messages; a VantageCredential's are in its own.
+func inNamespace(cred credential, ns string) string {
+	if cred.GetNamespace() != "" {
+		return ""
+	}
+	return fmt.Sprintf(" in namespace %q", ns)
+}
+
+// newestToken is the newest token an intact target holds: after a refresh
+// every target holds it, and one written before a namespace matched or an
+// edit of a target's data is the one to copy.
+func newestToken(targets []*targetState) *currentToken {
+	var newest *currentToken
+	for _, t := range targets {
+		if t.token != nil && t.problem == nil && (newest == nil || t.token.issuedAt.After(newest.issuedAt)) {
+			newest = t.token
+		}
+	}
+	return newest
+}
+
+// noWritableTarget is the credential's problem when none of its targets
+// can be written: the first target's conflict. While some can, the others
+// are reported per namespace.
+func noWritableTarget(targets []*targetState) *problem {
+	for _, t := range targets {
+		if t.problem == nil {
+			return nil
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	return targets[0].problem
 }
 
 // getTarget reads the target from the cache, which holds only Secrets the
@@ -134,8 +208,8 @@ func (r *VantageCredentialReconciler) getTarget(ctx context.Context, key types.N
 
 // readInputs parses the service-account key in the source Secret and
 // resolves the inputs.
-func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, e Endpoints) (*inputs, *problem) {
-	ref := cred.Spec.ServiceAccountSecretRef
+func readInputs(cred credential, source *corev1.Secret, e Endpoints) (*inputs, *problem) {
+	ref := cred.GetSpec().ServiceAccountSecretRef
 	key, err := serviceaccount.Parse(source.Data, ptr.Deref(ref.Key, ""))
 	if err != nil {
 		var perr *serviceaccount.Error
@@ -144,13 +218,13 @@ func readInputs(cred *vantagev1alpha1.VantageCredential, source *corev1.Secret, 
 		}
 		return nil, &problem{ReasonInvalidKey, fmt.Sprintf("Secret %q: %s", ref.Name, err), true}
 	}
-	return resolveInputs(&cred.Spec, key, e)
+	return resolveInputs(cred.GetSpec(), key, e)
 }
 
 // checkTarget refuses to write a Secret the operator does not own: one
 // managed by another credential, or, unless the policy is Merge, one made
 // by someone else.
-func checkTarget(cred *vantagev1alpha1.VantageCredential, name string, target *corev1.Secret) *problem {
+func checkTarget(cred credential, name string, target *corev1.Secret) *problem {
 	if target == nil {
 		return nil
 	}
@@ -159,8 +233,8 @@ func checkTarget(cred *vantagev1alpha1.VantageCredential, name string, target *c
 	}
 	labels := target.Labels
 	if labels[vantagev1alpha1.ManagedByLabel] == vantagev1alpha1.ManagedByValue {
-		if other := labels[vantagev1alpha1.CredentialLabel]; other != cred.Name {
-			return conflict(fmt.Sprintf("is managed by VantageCredential %q: give this credential another spec.target.name", other))
+		if kind, other := managerOf(labels); kind != kindOf(cred) || other != cred.GetName() {
+			return conflict(fmt.Sprintf("is managed by %s %q: give this credential another spec.target.name", kind, other))
 		}
 	} else if creationPolicy(cred) != vantagev1alpha1.CreationPolicyMerge {
 		return conflict("exists and is not managed by this operator: delete it, choose another spec.target.name, or set spec.target.creationPolicy to Merge to add the token keys to it")
@@ -172,15 +246,48 @@ func checkTarget(cred *vantagev1alpha1.VantageCredential, name string, target *c
 }
 
 // owned says whether target carries this credential's labels.
-func owned(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) bool {
-	return target != nil &&
-		target.Labels[vantagev1alpha1.ManagedByLabel] == vantagev1alpha1.ManagedByValue &&
-		target.Labels[vantagev1alpha1.CredentialLabel] == cred.Name
+func owned(cred credential, target *corev1.Secret) bool {
+	if target == nil || target.Labels[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
+		return false
+	}
+	kind, name := managerOf(target.Labels)
+	return kind == kindOf(cred) && name == cred.GetName()
+}
+
+// managerOf names the credential that the labels of a Secret the operator
+// manages point to.
+func managerOf(labels map[string]string) (kind, name string) {
+	if name := labels[vantagev1alpha1.ClusterCredentialLabel]; name != "" {
+		return clusterKind, name
+	}
+	return namespacedKind, labels[vantagev1alpha1.CredentialLabel]
+}
+
+// The two kinds, as messages name them.
+const (
+	namespacedKind = "VantageCredential"
+	clusterKind    = "ClusterVantageCredential"
+)
+
+// kindOf is cred's kind: a cluster credential has no namespace.
+func kindOf(cred credential) string {
+	if cred.GetNamespace() == "" {
+		return clusterKind
+	}
+	return namespacedKind
+}
+
+// credentialLabel is the label naming cred on its targets.
+func credentialLabel(cred credential) string {
+	if kindOf(cred) == clusterKind {
+		return vantagev1alpha1.ClusterCredentialLabel
+	}
+	return vantagev1alpha1.CredentialLabel
 }
 
 // tokenIn reads the token's annotations when the operator's keys in the
 // target are as it wrote them; nil otherwise, which gets a new token.
-func tokenIn(cred *vantagev1alpha1.VantageCredential, target *corev1.Secret) *currentToken {
+func tokenIn(cred credential, target *corev1.Secret) *currentToken {
 	a := target.Annotations
 	source := oauth.LifetimeSource(a[vantagev1alpha1.ExpirySourceAnnotation])
 	issued, err := time.Parse(time.RFC3339, a[vantagev1alpha1.IssuedAtAnnotation])
@@ -208,29 +315,29 @@ func organizationIn(target *corev1.Secret) string {
 	return string(target.Data[targetsecret.OrgEnv])
 }
 
-func targetName(cred *vantagev1alpha1.VantageCredential) string {
-	if t := cred.Spec.Target; t != nil && t.Name != nil {
+func targetName(cred credential) string {
+	if t := cred.GetSpec().Target; t != nil && t.Name != nil {
 		return *t.Name
 	}
-	return cred.Name
+	return cred.GetName()
 }
 
-func creationPolicy(cred *vantagev1alpha1.VantageCredential) vantagev1alpha1.CreationPolicy {
-	if t := cred.Spec.Target; t != nil && t.CreationPolicy != nil {
+func creationPolicy(cred credential) vantagev1alpha1.CreationPolicy {
+	if t := cred.GetSpec().Target; t != nil && t.CreationPolicy != nil {
 		return *t.CreationPolicy
 	}
 	return vantagev1alpha1.CreationPolicyOwner
 }
 
-func templates(cred *vantagev1alpha1.VantageCredential) map[string]string {
-	if t := cred.Spec.Target; t != nil && t.Template != nil {
+func templates(cred credential) map[string]string {
+	if t := cred.GetSpec().Target; t != nil && t.Template != nil {
 		return t.Template.Data
 	}
 	return nil
 }
 
-func secretType(cred *vantagev1alpha1.VantageCredential) corev1.SecretType {
-	if t := cred.Spec.Target; t != nil && t.Template != nil && t.Template.Type != nil {
+func secretType(cred credential) corev1.SecretType {
+	if t := cred.GetSpec().Target; t != nil && t.Template != nil && t.Template.Type != nil {
 		return corev1.SecretType(*t.Template.Type)
 	}
 	return corev1.SecretTypeOpaque

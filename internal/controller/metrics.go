@@ -77,17 +77,17 @@ func (m *Metrics) checked(err error) {
 	m.checks.WithLabelValues(resultLabel(err)).Inc()
 }
 
-func (m *Metrics) observe(cred *vantagev1alpha1.VantageCredential, st *vantagev1alpha1.VantageCredentialStatus) {
+func (m *Metrics) observe(cred credential, st *vantagev1alpha1.VantageCredentialStatus) {
 	if st.ExpiresAt != nil {
-		m.expiry.WithLabelValues(cred.Namespace, cred.Name).Set(float64(st.ExpiresAt.Unix()))
+		m.expiry.WithLabelValues(cred.GetNamespace(), cred.GetName()).Set(float64(st.ExpiresAt.Unix()))
 	} else {
-		m.expiry.DeleteLabelValues(cred.Namespace, cred.Name)
+		m.expiry.DeleteLabelValues(cred.GetNamespace(), cred.GetName())
 	}
 	ready := 0.0
 	if meta.IsStatusConditionPresentAndEqual(st.Conditions, vantagev1alpha1.ConditionReady, metav1.ConditionTrue) {
 		ready = 1
 	}
-	m.ready.WithLabelValues(cred.Namespace, cred.Name).Set(ready)
+	m.ready.WithLabelValues(cred.GetNamespace(), cred.GetName()).Set(ready)
 }
 
 func (m *Metrics) forget(namespace, name string) {

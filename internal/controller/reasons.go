@@ -84,6 +84,16 @@ const (
 	// expires within spec.expiryWarning.
 	ReasonAPIKeyExpiringSoon = "APIKeyExpiringSoon"
 
+	// ReasonNoTargetNamespaces: a ClusterVantageCredential's target selects
+	// no namespace (yet); not Stalled, since a namespace may appear.
+	ReasonNoTargetNamespaces = "NoTargetNamespaces"
+	// ReasonInvalidNamespaceSelector: spec.target.namespaceSelector does
+	// not parse.
+	ReasonInvalidNamespaceSelector = "InvalidNamespaceSelector"
+	// ReasonNoCredentialNamespace: a ClusterVantageCredential exists but
+	// the operator knows no namespace to read its key from.
+	ReasonNoCredentialNamespace = "NoCredentialNamespace"
+
 	// ReasonIssued and ReasonRefreshed are event reasons for a new token.
 	ReasonIssued    = "Issued"
 	ReasonRefreshed = "Refreshed"

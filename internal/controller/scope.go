@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -69,4 +70,9 @@ func (s Scope) String() string {
 		ns = "namespaces " + strings.Join(s.Namespaces, ", ")
 	}
 	return sel + " in " + ns
+}
+
+// allows says whether namespace is in the scope.
+func (s Scope) allows(namespace string) bool {
+	return len(s.Namespaces) == 0 || slices.Contains(s.Namespaces, namespace)
 }

@@ -42,14 +42,17 @@ type result struct {
 	heldBack time.Duration
 	// nextRefresh is when the current token is due for refresh.
 	nextRefresh time.Time
+	// writeErr is the API server's refusal of a target write when other
+	// targets took the token: the reconcile is retried for it.
+	writeErr error
 }
 
 // initialStatus is written before the first exchange, so tools never take
 // an empty status for success (kstatus reads a custom resource without
 // conditions as Current).
-func initialStatus(cred *vantagev1alpha1.VantageCredential, now time.Time) vantagev1alpha1.VantageCredentialStatus {
-	st := *cred.Status.DeepCopy()
-	st.ObservedGeneration = cred.Generation
+func initialStatus(cred credential, now time.Time) vantagev1alpha1.VantageCredentialStatus {
+	st := *cred.GetStatus().DeepCopy()
+	st.ObservedGeneration = cred.GetGeneration()
 	st.TargetSecretName = targetName(cred)
 	msg := "requesting the first token"
 	if usesAPIKey(cred) {
@@ -65,9 +68,9 @@ func initialStatus(cred *vantagev1alpha1.VantageCredential, now time.Time) vanta
 // previous status, the facts as they stand after acting, and what was done.
 func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus {
 	cred := f.cred
-	st := *cred.Status.DeepCopy()
+	st := *cred.GetStatus().DeepCopy()
 	now := f.now
-	st.ObservedGeneration = cred.Generation
+	st.ObservedGeneration = cred.GetGeneration()
 	st.TargetSecretName = f.targetName
 	st.ExpiresAt = nil
 	if f.token != nil && !f.token.expiresAt.IsZero() {
@@ -103,7 +106,7 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 		st.NextRefreshTime = nil
 	case res.failed != nil:
 		st.NextRefreshTime = timePtr(res.failed.retryAt)
-	case st.ConsecutiveFailures > 0 && f.problem == nil && !ptr.Deref(cred.Spec.Suspend, false):
+	case st.ConsecutiveFailures > 0 && f.problem == nil && !ptr.Deref(cred.GetSpec().Suspend, false):
 		// Waiting out a backoff: its time is already in status.
 	case !res.nextRefresh.IsZero():
 		st.NextRefreshTime = timePtr(res.nextRefresh)
@@ -160,7 +163,7 @@ func setConditions(st *vantagev1alpha1.VantageCredentialStatus, f *facts, res re
 		stalled(f.problem.reason, f.problem.message)
 	case f.problem != nil:
 		progressing(metav1.ConditionFalse, f.problem.reason, f.problem.message+until)
-	case ptr.Deref(cred.Spec.Suspend, false):
+	case ptr.Deref(cred.GetSpec().Suspend, false):
 		set(vantagev1alpha1.ConditionReconciling, metav1.ConditionFalse, reconcilingSuspended, "")
 		set(vantagev1alpha1.ConditionStalled, metav1.ConditionFalse, reconcilingSuspended, "")
 		if valid {
@@ -235,14 +238,14 @@ func isProgressing(f *facts) bool {
 }
 
 func progressReason(f *facts) string {
-	if f.token == nil && f.cred.Status.LastRefreshTime == nil {
+	if f.token == nil && f.cred.GetStatus().LastRefreshTime == nil {
 		return reconcilingFirstToken
 	}
 	return reconcilingNewGeneration
 }
 
-func markRequestHandled(st *vantagev1alpha1.VantageCredentialStatus, cred *vantagev1alpha1.VantageCredential) {
-	if v := cred.Annotations[vantagev1alpha1.RefreshRequestedAnnotation]; v != "" {
+func markRequestHandled(st *vantagev1alpha1.VantageCredentialStatus, cred credential) {
+	if v := cred.GetAnnotations()[vantagev1alpha1.RefreshRequestedAnnotation]; v != "" {
 		st.LastHandledRefreshRequest = v
 	}
 }
@@ -250,14 +253,14 @@ func markRequestHandled(st *vantagev1alpha1.VantageCredentialStatus, cred *vanta
 // setCondition sets one condition, keeping its transition time unless its
 // status changes. Times come from the injected clock, in whole seconds as
 // the API server stores them, so an unchanged status compares equal.
-func setCondition(st *vantagev1alpha1.VantageCredentialStatus, cred *vantagev1alpha1.VantageCredential, now time.Time,
+func setCondition(st *vantagev1alpha1.VantageCredentialStatus, cred credential, now time.Time,
 	typ string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
 		Type:               typ,
 		Status:             status,
 		Reason:             reason,
 		Message:            truncate(msg, 1024),
-		ObservedGeneration: cred.Generation,
+		ObservedGeneration: cred.GetGeneration(),
 		LastTransitionTime: metav1.NewTime(now.Truncate(time.Second)),
 	})
 }
@@ -292,7 +295,7 @@ func assumedNote(t *currentToken) string {
 // verification is off, so the risk shows in kubectl get -o wide, GitOps
 // tools and alerts, not only in events; without it the condition is absent.
 func setTLSCondition(st *vantagev1alpha1.VantageCredentialStatus, f *facts) {
-	if tls := f.cred.Spec.TLS; tls == nil || !ptr.Deref(tls.InsecureSkipVerify, false) {
+	if tls := f.cred.GetSpec().TLS; tls == nil || !ptr.Deref(tls.InsecureSkipVerify, false) {
 		meta.RemoveStatusCondition(&st.Conditions, vantagev1alpha1.ConditionTLSVerified)
 		return
 	}

@@ -44,10 +44,10 @@ var _ = Describe("computeStatus", func() {
 	next := epoch.Add(40 * time.Minute)
 
 	It("after a new token: Ready, not reconciling, failures cleared, request handled", func() {
-		f.cred.Annotations = map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "r1"}
-		f.cred.Status.ConsecutiveFailures = 3
-		f.cred.Status.LastFailureTime = ptr.To(metav1.NewTime(epoch))
-		f.cred.Status.FailedSourceVersion = "9"
+		f.cred.SetAnnotations(map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: "r1"})
+		f.cred.GetStatus().ConsecutiveFailures = 3
+		f.cred.GetStatus().LastFailureTime = ptr.To(metav1.NewTime(epoch))
+		f.cred.GetStatus().FailedSourceVersion = "9"
 		f.token = &currentToken{issuedAt: clk.Now().Truncate(time.Second), expiresAt: clk.Now().Add(time.Hour).Truncate(time.Second), inputsHash: "h1"}
 		st := computeStatus(f, result{exchanged: true, scopes: []string{"jobs:read"}, tokenURL: "https://auth.example/token", nextRefresh: clk.Now().Add(40 * time.Minute)})
 
@@ -64,16 +64,16 @@ var _ = Describe("computeStatus", func() {
 	})
 
 	It("is stable: computing it again from its own result changes nothing", func() {
-		f.cred.Status = computeStatus(f, result{nextRefresh: next})
+		*f.cred.GetStatus() = computeStatus(f, result{nextRefresh: next})
 		clk.Step(5 * time.Minute)
 		f.now = clk.Now()
 		again := computeStatus(f, result{nextRefresh: next})
-		Expect(apiequality.Semantic.DeepEqual(f.cred.Status, again)).To(BeTrue())
+		Expect(apiequality.Semantic.DeepEqual(*f.cred.GetStatus(), again)).To(BeTrue())
 	})
 
 	It("keeps a condition's transition time while its status holds", func() {
-		f.cred.Status = computeStatus(f, result{nextRefresh: next})
-		before := meta.FindStatusCondition(f.cred.Status.Conditions, vantagev1alpha1.ConditionReady).LastTransitionTime
+		*f.cred.GetStatus() = computeStatus(f, result{nextRefresh: next})
+		before := meta.FindStatusCondition(f.cred.GetStatus().Conditions, vantagev1alpha1.ConditionReady).LastTransitionTime
 		clk.Step(time.Minute)
 		f.now = clk.Now()
 		st := computeStatus(f, result{failed: &failure{reason: ReasonTokenRequestFailed, message: "503", retryAt: clk.Now().Add(5 * time.Second)}})
@@ -95,7 +95,7 @@ var _ = Describe("computeStatus", func() {
 
 	It("the first token failing transiently: Ready=False, reconciling towards it", func() {
 		f.token = nil
-		f.cred.Status.LastRefreshTime = nil
+		f.cred.GetStatus().LastRefreshTime = nil
 		st := computeStatus(f, result{failed: &failure{reason: ReasonTokenRequestFailed, message: "connection refused", retryAt: clk.Now().Add(5 * time.Second)}})
 		Expect(conds(st)).To(Equal([]string{"Ready=False/TokenRequestFailed", "Reconciling=True/IssuingToken", "Stalled=False/IssuingToken"}))
 	})
@@ -121,18 +121,18 @@ var _ = Describe("computeStatus", func() {
 	})
 
 	It("waiting out a backoff keeps the failure's conditions, until the token expires", func() {
-		f.cred.Status = computeStatus(f, result{failed: &failure{reason: ReasonTokenRequestFailed, message: "503 from server", retryAt: clk.Now().Add(20 * time.Minute)}})
+		*f.cred.GetStatus() = computeStatus(f, result{failed: &failure{reason: ReasonTokenRequestFailed, message: "503 from server", retryAt: clk.Now().Add(20 * time.Minute)}})
 		clk.Step(time.Minute)
 		f.now = clk.Now()
 		waiting := computeStatus(f, result{})
-		Expect(apiequality.Semantic.DeepEqual(waiting, f.cred.Status)).To(BeTrue(), "nothing new: nothing to write")
+		Expect(apiequality.Semantic.DeepEqual(waiting, *f.cred.GetStatus())).To(BeTrue(), "nothing new: nothing to write")
 
 		clk.Step(10 * time.Minute) // past 13:00
 		f.now = clk.Now()
 		expired := computeStatus(f, result{})
 		Expect(conds(expired)[0]).To(Equal("Ready=False/TokenExpired"))
 		Expect(message(expired, vantagev1alpha1.ConditionReady)).To(ContainSubstring("503 from server"))
-		Expect(expired.NextRefreshTime).To(Equal(f.cred.Status.NextRefreshTime), "the backoff survives")
+		Expect(expired.NextRefreshTime).To(Equal(f.cred.GetStatus().NextRefreshTime), "the backoff survives")
 	})
 
 	It("a problem a person must fix stalls; one expected to resolve itself (a Secret not created yet) reconciles", func() {
@@ -147,7 +147,7 @@ var _ = Describe("computeStatus", func() {
 	})
 
 	It("suspended: Ready follows the token's validity", func() {
-		f.cred.Spec.Suspend = ptr.To(true)
+		f.cred.GetSpec().Suspend = ptr.To(true)
 		Expect(conds(computeStatus(f, result{}))).To(Equal([]string{"Ready=True/Suspended", "Reconciling=False/Suspended", "Stalled=False/Suspended"}))
 		f.token = nil
 		Expect(conds(computeStatus(f, result{}))[0]).To(Equal("Ready=False/Suspended"))

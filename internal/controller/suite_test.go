@@ -15,7 +15,9 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -58,6 +60,10 @@ var (
 	// no shard label.
 	suiteScope = Scope{Selector: mustSelector("!" + shardLabel)}
 )
+
+// operatorNamespace holds the key Secrets of ClusterVantageCredentials,
+// as the manager's own namespace does in a cluster.
+const operatorNamespace = "vantage-operator"
 
 // shardLabel is the label that assigns credentials to shards (README,
 // sharding), by Flux's convention.
@@ -215,6 +221,8 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.Scheme})
 	Expect(err).NotTo(HaveOccurred())
 
+	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
+
 	tokenSrv = oauthtest.NewServer()
 	DeferCleanup(tokenSrv.Close)
 	tlsSrv = oauthtest.NewTLSServer()
@@ -252,6 +260,8 @@ var _ = BeforeSuite(func() {
 		Endpoints: Endpoints{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL(), AllowedTokenHosts: []string{"127.0.0.1"}},
 		Metrics:   NewMetrics(mgrMetrics),
 		Scope:     suiteScope,
+
+		ClusterCredentialNamespace: operatorNamespace,
 	}
 	Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
 

@@ -59,6 +59,10 @@ type VantageCredentialReconciler struct {
 	// Scope is the credentials and namespaces this manager handles, as
 	// given to ManagerOptions.
 	Scope Scope
+	// ClusterCredentialNamespace holds the key Secrets (and CA bundles) of
+	// ClusterVantageCredentials. When Scope limits the namespaces, the
+	// cluster kind is not handled at all.
+	ClusterCredentialNamespace string
 }
 
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials,verbs=get;list;watch
@@ -68,14 +72,16 @@ type VantageCredentialReconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile gathers, decides, then acts.
+// credential is either kind, as the engine sees it.
+type credential = vantagev1alpha1.GenericCredential
+
+// Reconcile is the VantageCredential front door: the key and the target
+// are in the credential's own namespace.
 func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
 	cred := &vantagev1alpha1.VantageCredential{}
 	if err := r.Get(ctx, req.NamespacedName, cred); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Metrics.forget(req.Namespace, req.Name)
-			r.unwritten.forget(req.NamespacedName)
+			r.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -85,11 +91,23 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		// (Owner) or stays (Orphan, Merge); nothing to do here.
 		return ctrl.Result{}, nil
 	}
+	return r.reconcile(ctx, ownNamespace{}, cred)
+}
 
+// forget drops what the engine keeps for a deleted credential.
+func (r *VantageCredentialReconciler) forget(key types.NamespacedName) {
+	r.Metrics.forget(key.Namespace, key.Name)
+	r.unwritten.forget(key)
+}
+
+// reconcile is the engine both kinds share: it gathers, decides, then
+// acts. The front door says where the key is and which targets to write.
+func (r *VantageCredentialReconciler) reconcile(ctx context.Context, door frontDoor, cred credential) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
 	// A new credential's first status waits a moment for the result, so a
 	// quick first token costs one status write, not two.
 	var first *firstStatus
-	if len(cred.Status.Conditions) == 0 {
+	if len(cred.GetStatus().Conditions) == 0 {
 		first = r.firstStatusAfter(ctx, cred, firstStatusGrace)
 	}
 	settle := func(writeNow bool) error {
@@ -103,7 +121,7 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	// A reconcile that fails still leaves the first status behind.
 	defer func() { _ = settle(true) }()
 
-	f, err := r.gather(ctx, cred)
+	f, err := r.gather(ctx, door, cred)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -127,27 +145,38 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			log.V(1).Info("token request held back by the client-side limits", "retryAfter", res.heldBack)
 			return ctrl.Result{RequeueAfter: res.heldBack}, settle(true)
 		}
-	} else if f.problem == nil {
-		if err := r.syncTargetMetadata(ctx, f); err != nil {
+	}
+	if f.problem == nil && res.failed == nil {
+		// After a new token, this only checks; without one, it copies the
+		// token to targets that lack it and syncs metadata.
+		if err := r.syncTargets(ctx, f); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	if f.token != nil && res.failed == nil && f.problem == nil && !ptr.Deref(cred.Spec.Suspend, false) {
+	if err := r.prune(ctx, f); err != nil {
+		return ctrl.Result{}, err
+	}
+	if f.token != nil && res.failed == nil && f.problem == nil && !ptr.Deref(cred.GetSpec().Suspend, false) {
 		res.nextRefresh = refreshAt(f, r.Policy)
 	}
 
 	if err := settle(false); err != nil {
 		return ctrl.Result{}, err
 	}
-	prev := cred.Status.DeepCopy()
+	prev := cred.GetStatus().DeepCopy()
 	st := computeStatus(f, res)
-	if err := r.patchStatus(ctx, cred, st); err != nil {
+	if err := r.patchStatus(ctx, cred, func() {
+		*cred.GetStatus() = st
+		door.setTargetStatus(cred, f)
+	}); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.recordEvents(cred, prev, &st, f, res)
 	r.Metrics.observe(cred, &st)
 
-	return ctrl.Result{RequeueAfter: requeueAfter(f.now, wakeAt(f, res, &st))}, nil
+	// Targets that failed to take a token written to others are retried
+	// with backoff; the others and the status already hold it.
+	return ctrl.Result{RequeueAfter: requeueAfter(f.now, wakeAt(f, res, &st))}, res.writeErr
 }
 
 // exchange requests a token and writes it. Failures of the token server end
@@ -155,8 +184,8 @@ func (r *VantageCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Re
 func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d decision) (result, error) {
 	res := result{decision: d}
 	start := time.Now()
-	key := types.NamespacedName{Namespace: f.cred.Namespace, Name: f.cred.Name}
-	if tok, id := r.unwritten.take(key, f.cred.UID, f.inputs.hash, f.now, func(t *oauth.Token) time.Time {
+	key := client.ObjectKeyFromObject(f.cred)
+	if tok, id := r.unwritten.take(key, f.cred.GetUID(), f.inputs.hash, f.now, func(t *oauth.Token) time.Time {
 		return tokenRefreshAt(f.cred, t.IssuedAt, t.Expiry, r.Policy)
 	}); tok != nil {
 		return r.writeIssued(ctx, f, res, key, tok, id)
@@ -187,21 +216,20 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 	return r.writeIssued(ctx, f, res, key, tok, id)
 }
 
-// writeIssued writes an issued token to the target. When the API server
-// fails the write, the token (and what verifyToken learnt of it) is kept
+// writeIssued writes an issued token to the targets. When the API server
+// fails every write, the token (and what verifyToken learnt of it) is kept
 // for the retry and the error returned, so the credential is not marked
-// failed: the token server did its part.
+// failed: the token server did its part. When some targets took it, the
+// others are retried later (result.writeErr) and get a copy.
 func (r *VantageCredentialReconciler) writeIssued(ctx context.Context, f *facts, res result, key types.NamespacedName, tok *oauth.Token, id *oauth.Identity) (result, error) {
 	written, err := r.writeToken(ctx, f, tok)
-	var conflict *conflictError
-	if errors.As(err, &conflict) {
-		f.problem = conflict.p
-		return res, nil
-	}
-	if err != nil {
-		r.unwritten.keep(key, f.cred.UID, f.inputs.hash, tok, id)
+	if written == nil {
+		if err != nil {
+			r.unwritten.keep(key, f.cred.GetUID(), f.inputs.hash, tok, id)
+		}
 		return res, err
 	}
+	res.writeErr = err
 	f.token = written
 	res.exchanged = true
 	res.scopes = tok.Scopes
@@ -220,7 +248,7 @@ func (r *VantageCredentialReconciler) classify(f *facts, err error) *failure {
 // classifyWith is classify with the reasons of another step, such as the
 // check of a token with the Vantage API.
 func (r *VantageCredentialReconciler) classifyWith(f *facts, err error, reasonOf func(*oauth.Error) string) *failure {
-	st := f.cred.Status
+	st := f.cred.GetStatus()
 	n := st.ConsecutiveFailures + 1
 	var oerr *oauth.Error
 	if !errors.As(err, &oerr) {
@@ -235,7 +263,7 @@ func (r *VantageCredentialReconciler) classifyWith(f *facts, err error, reasonOf
 	if f.token != nil {
 		expires = f.token.expiresAt
 	}
-	fl.retryAt = f.now.Add(r.Policy.Backoff(n, f.now, expires, oerr.RetryAfter, string(f.cred.UID))).Truncate(time.Second)
+	fl.retryAt = f.now.Add(r.Policy.Backoff(n, f.now, expires, oerr.RetryAfter, string(f.cred.GetUID()))).Truncate(time.Second)
 	return fl
 }
 
@@ -265,14 +293,14 @@ func failureReason(e *oauth.Error) string {
 	return ReasonTokenRequestRejected
 }
 
-// patchStatus writes the status only when it differs, so steady state makes
-// no writes.
-func (r *VantageCredentialReconciler) patchStatus(ctx context.Context, cred *vantagev1alpha1.VantageCredential, st vantagev1alpha1.VantageCredentialStatus) error {
-	if apiequality.Semantic.DeepEqual(cred.Status, st) {
+// patchStatus applies set to cred's status and writes it only when it
+// changed, so steady state makes no writes.
+func (r *VantageCredentialReconciler) patchStatus(ctx context.Context, cred credential, set func()) error {
+	base := cred.DeepCopyObject().(credential)
+	set()
+	if apiequality.Semantic.DeepEqual(base, cred) {
 		return nil
 	}
-	base := cred.DeepCopy()
-	cred.Status = st
 	if err := r.Status().Patch(ctx, cred, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("updating status: %w", err)
 	}
@@ -312,7 +340,7 @@ func requeueAfter(now, at time.Time) time.Duration {
 // recordEvents emits an event for a new token, for each failed exchange,
 // and when the Ready reason changes to a problem, so events mark changes
 // and never repeat on every reconcile.
-func (r *VantageCredentialReconciler) recordEvents(cred *vantagev1alpha1.VantageCredential, prev, st *vantagev1alpha1.VantageCredentialStatus, f *facts, res result) {
+func (r *VantageCredentialReconciler) recordEvents(cred credential, prev, st *vantagev1alpha1.VantageCredentialStatus, f *facts, res result) {
 	if w := st.ExpiryWarningTime; w != nil && !w.Equal(prev.ExpiryWarningTime) {
 		name, _ := sourceSecret(cred)
 		r.Recorder.Eventf(cred, nil, "Warning", ReasonAPIKeyExpiringSoon, "Check",

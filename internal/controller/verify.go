@@ -13,10 +13,10 @@ import (
 // the failure to record, and the token is not written. Without
 // verifyToken it does nothing.
 func (r *VantageCredentialReconciler) verify(ctx context.Context, f *facts, tok *oauth.Token) (*oauth.Identity, *failure) {
-	if !ptr.Deref(f.cred.Spec.VerifyToken, false) {
+	if !ptr.Deref(f.cred.GetSpec().VerifyToken, false) {
 		return nil, nil
 	}
-	id, err := r.Checker.Check(ctx, oauth.CheckRequest{APIURL: f.inputs.apiURL, Credential: tok.AccessToken, Caller: f.cred.Namespace + "/" + f.cred.Name})
+	id, err := r.Checker.Check(ctx, oauth.CheckRequest{APIURL: f.inputs.apiURL, Credential: tok.AccessToken, Caller: f.cred.GetNamespace() + "/" + f.cred.GetName()})
 	if err != nil {
 		return nil, r.classifyWith(f, err, checkReason(ReasonTokenRejectedByAPI))
 	}

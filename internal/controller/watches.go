@@ -56,6 +56,9 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	if r.CacheSync != nil {
 		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
 	}
+	if r.handlesClusterKind() {
+		metaOpts.ByObject = map[client.Object]cache.ByObject{namespaceMetadata(): {Transform: namespaceTransform}}
+	}
 	metaCache, err := cache.New(mgr.GetConfig(), metaOpts)
 	if err != nil {
 		return err
@@ -68,29 +71,14 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	r.unwritten = newUnwrittenTokens()
 
 	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, sourceSecretIndex, func(o client.Object) []string {
-		cred := o.(*vantagev1alpha1.VantageCredential)
-		name, _ := sourceSecret(cred)
-		names := []string{name}
-		if ref := caBundleRef(cred.Spec); ref != nil && ref.Kind == vantagev1alpha1.CABundleSecret {
-			names = append(names, ref.Name)
-		}
-		return names
-	}); err != nil {
-		return err
+	kinds := []client.Object{&vantagev1alpha1.VantageCredential{}}
+	if r.handlesClusterKind() {
+		kinds = append(kinds, &vantagev1alpha1.ClusterVantageCredential{})
 	}
-	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, caConfigMapIndex, func(o client.Object) []string {
-		if ref := caBundleRef(o.(*vantagev1alpha1.VantageCredential).Spec); ref != nil && ref.Kind == vantagev1alpha1.CABundleConfigMap {
-			return []string{ref.Name}
+	for _, kind := range kinds {
+		if err := indexCredentials(ctx, indexer, kind); err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, targetSecretIndex, func(o client.Object) []string {
-		return []string{targetName(o.(*vantagev1alpha1.VantageCredential))}
-	}); err != nil {
-		return err
 	}
 
 	secretMetadata := &metav1.PartialObjectMetadata{}
@@ -100,6 +88,11 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 
 	if r.CacheSync != nil {
 		trackInformers(r.CacheSync, mgr.GetCache(), metaCache, secretMetadata, configMapMetadata)
+		if r.handlesClusterKind() {
+			r.CacheSync.Add("clustervantagecredentials", vantagev1alpha1.GroupVersion.WithResource("clustervantagecredentials").GroupResource(),
+				mgr.GetCache(), &vantagev1alpha1.ClusterVantageCredential{})
+			r.CacheSync.Add("namespaces (metadata)", corev1.Resource("namespaces"), metaCache, namespaceMetadata())
+		}
 	}
 
 	secretInformer, err := metaCache.GetInformer(ctx, secretMetadata)
@@ -112,6 +105,11 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 
 	if opts.RateLimiter == nil {
 		opts.RateLimiter = retryRateLimiter()
+	}
+	if r.handlesClusterKind() {
+		if err := r.setupClusterKind(mgr, metaCache, opts, secretMetadata, configMapMetadata); err != nil {
+			return err
+		}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
@@ -127,6 +125,38 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		WithOptions(opts).
 		Named("vantagecredential").
 		Complete(r)
+}
+
+// indexCredentials registers the indexes on one kind of credential.
+func indexCredentials(ctx context.Context, indexer client.FieldIndexer, kind client.Object) error {
+	if err := indexer.IndexField(ctx, kind, sourceSecretIndex, func(o client.Object) []string {
+		cred := o.(credential)
+		name, _ := sourceSecret(cred)
+		names := []string{name}
+		if ref := caBundleRef(*cred.GetSpec()); ref != nil && ref.Kind == vantagev1alpha1.CABundleSecret {
+			names = append(names, ref.Name)
+		}
+		return names
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, kind, caConfigMapIndex, func(o client.Object) []string {
+		if ref := caBundleRef(*o.(credential).GetSpec()); ref != nil && ref.Kind == vantagev1alpha1.CABundleConfigMap {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return indexer.IndexField(ctx, kind, targetSecretIndex, func(o client.Object) []string {
+		return []string{targetName(o.(credential))}
+	})
+}
+
+// handlesClusterKind: a manager limited to some namespaces (a scoped
+// install, with Roles only) handles no cluster-scoped kind.
+func (r *VantageCredentialReconciler) handlesClusterKind() bool {
+	return len(r.Scope.Namespaces) == 0
 }
 
 // trackInformers registers every informer the watches below use, so the
@@ -240,6 +270,7 @@ func ManagerOptions(o *ctrl.Options, scope Scope) {
 	}
 	if scope.Selector != nil && !scope.Selector.Empty() {
 		o.Cache.ByObject[&vantagev1alpha1.VantageCredential{}] = cache.ByObject{Label: scope.Selector}
+		o.Cache.ByObject[&vantagev1alpha1.ClusterVantageCredential{}] = cache.ByObject{Label: scope.Selector}
 	}
 	if o.Client.Cache == nil {
 		o.Client.Cache = &client.CacheOptions{}

@@ -89,6 +89,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		args := append([]string{
 			"--kubeconfig", kubeconfig,
 			"--leader-elect", "--leader-election-namespace", operatorNamespace,
+			"--cluster-credential-namespace", operatorNamespace,
 			"--metrics-bind-address", "0",
 			"--health-probe-bind-address", strings.TrimPrefix(r.probe, "http://"),
 			"--default-token-url", url + "/oauth/token", "--default-api-url", url,
@@ -149,7 +150,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 		DeferCleanup(func() { _ = fakeProc.Stop(5 * time.Second) })
 
 		pk("apply", "--server-side", "-f", filepath.Join(projectDir, "dist/install.yaml"))
-		pk("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "--timeout=30s")
+		pk("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "crd/clustervantagecredentials.vantage.omnivector.solutions", "--timeout=30s")
 	})
 
 	AfterEach(func() {

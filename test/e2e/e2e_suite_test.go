@@ -159,6 +159,7 @@ func startManager(name string) *manager {
 	m.Process, err = utils.StartProcess(filepath.Join(workDir, name+".log"), filepath.Join(projectDir, "bin/manager"),
 		"--kubeconfig", operatorKubeconfig,
 		"--leader-elect", "--leader-election-namespace", operatorNamespace,
+		"--cluster-credential-namespace", operatorNamespace,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", m.metricsPort),
 		"--health-probe-bind-address", "0",
 		"--default-token-url", fakeURL+"/oauth/token", "--default-api-url", fakeURL,

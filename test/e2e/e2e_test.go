@@ -52,7 +52,7 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 		Expect(out).To(ContainSubstring("customresourcedefinition.apiextensions.k8s.io/vantagecredentials.vantage.omnivector.solutions serverside-applied"))
 		Expect(out).To(ContainSubstring("deployment.apps/vantage-credential-operator-controller-manager serverside-applied"))
 		Expect(out).To(ContainSubstring("clusterrole.rbac.authorization.k8s.io/vantage-credential-operator-manager-role serverside-applied"))
-		kubectl("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "--timeout=30s")
+		kubectl("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "crd/clustervantagecredentials.vantage.omnivector.solutions", "--timeout=30s")
 		ns := kubectl("get", "namespace", operatorNamespace, "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}")
 		Expect(ns).To(Equal("restricted"))
 	})
@@ -136,11 +136,18 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 			{"patch", "vantagecredentials.vantage.omnivector.solutions", "--subresource=status", "-n", "team-a"},
 			{"create", "events.events.k8s.io", "-n", "team-a"}, {"watch", "configmaps", "--all-namespaces"},
 			{"update", "leases.coordination.k8s.io", "-n", operatorNamespace},
+			// ClusterVantageCredential: its namespaces, and its targets
+			// deleted when a namespace stops matching.
+			{"delete", "secrets", "-n", "team-a"}, {"watch", "namespaces"}, {"list", "namespaces"},
+			{"list", "clustervantagecredentials.vantage.omnivector.solutions"},
+			{"patch", "clustervantagecredentials.vantage.omnivector.solutions", "--subresource=status"},
 		} {
 			Expect(canI(allowed...)).To(Equal("yes"), "must be allowed: %v", allowed)
 		}
 		for _, denied := range [][]string{
-			{"delete", "secrets", "-n", "team-a"}, {"patch", "secrets", "-n", "team-a"},
+			{"patch", "secrets", "-n", "team-a"}, {"update", "namespaces"}, {"patch", "namespaces"}, {"delete", "namespaces"},
+			{"create", "clustervantagecredentials.vantage.omnivector.solutions"},
+			{"update", "clustervantagecredentials.vantage.omnivector.solutions"},
 			{"create", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
 			{"update", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
 			{"delete", "vantagecredentials.vantage.omnivector.solutions", "-n", "team-a"},
@@ -224,6 +231,56 @@ spec:
 		Expect(kubectl("get", "vcred", "with-issuer", "-n", "team-modes", "-o", "jsonpath={.status.tokenURL}")).
 			To(Equal(fakeURL + "/realms/vantage/protocol/openid-connect/token"))
 		Expect(logOf(first.Process)).NotTo(ContainSubstring(strings.Split(keyClientPEM, "\n")[1]), "no line of the private key in the log")
+	})
+
+	It("writes one ClusterVantageCredential's token into three namespaces with one token request", func() {
+		for _, ns := range []string{"tenant-1", "tenant-2", "tenant-3"} {
+			kubectl("create", "namespace", ns)
+			kubectl("label", "namespace", ns, "vantage=enabled")
+		}
+		kubectl("create", "namespace", "tenant-off")
+		before := fakeStats().PerClient[longClient]
+		kubectlApply(strings.NewReplacer("OPNS", operatorNamespace, "LONG", longClient, "SECRET", longSecret).Replace(`
+apiVersion: v1
+kind: Secret
+metadata: {name: hpc-sa, namespace: OPNS}
+stringData:
+  service-account.json: '{"client_id": "LONG", "client_secret": "SECRET"}'
+---
+apiVersion: vantage.omnivector.solutions/v1alpha1
+kind: ClusterVantageCredential
+metadata: {name: hpc}
+spec:
+  serviceAccountSecretRef: {name: hpc-sa}
+  scopes: [jobs:read]
+  target:
+    name: vantage-token
+    namespaceSelector: {matchLabels: {vantage: enabled}}
+`))
+		kubectl("wait", "--for=condition=Ready", "clustervantagecredential/hpc", "--timeout=60s")
+		token := secretToken("tenant-1", "vantage-token")
+		Expect(token).NotTo(BeEmpty())
+		Expect(secretToken("tenant-2", "vantage-token")).To(Equal(token))
+		Expect(secretToken("tenant-3", "vantage-token")).To(Equal(token))
+		_, err := cp.Kubectl(nil, "get", "secret", "vantage-token", "-n", "tenant-off")
+		Expect(err).To(HaveOccurred(), "a namespace without the label gets nothing")
+		Expect(fakeStats().PerClient[longClient]).To(Equal(before + 1))
+		Expect(kubectl("get", "cvcred", "hpc")).To(MatchRegexp(`hpc\s+True\s+\S+\s+3\s`))
+
+		By("relabelling a namespace out, and deleting the credential")
+		kubectl("label", "namespace", "tenant-3", "vantage-")
+		Eventually(func() error {
+			_, err := cp.Kubectl(nil, "get", "secret", "vantage-token", "-n", "tenant-3")
+			return err
+		},
+			30*time.Second, 200*time.Millisecond).Should(HaveOccurred())
+		kubectl("delete", "clustervantagecredential", "hpc")
+		Eventually(func() error {
+			_, err := cp.Kubectl(nil, "get", "secret", "vantage-token", "-n", "tenant-1")
+			return err
+		},
+			30*time.Second, 200*time.Millisecond).Should(HaveOccurred())
+		Expect(logOf(first.Process)).NotTo(ContainSubstring("forbidden"))
 	})
 
 	It("serves metrics to an authorized reader only, with the values of the credentials", func() {

@@ -60,7 +60,7 @@ func TestSoak(t *testing.T) {
 	if out, err := cp.Kubectl(nil, "apply", "--server-side", "-k", filepath.Join(root, "config/crd")); err != nil {
 		t.Fatal(out, err)
 	}
-	if out, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions"); err != nil {
+	if out, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "crd/clustervantagecredentials.vantage.omnivector.solutions"); err != nil {
 		t.Fatal(out, err)
 	}
 
