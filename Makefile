@@ -88,11 +88,13 @@ BENCH_CREDENTIALS ?= 1000
 BENCH_UNRELATED ?= 0
 BENCH_CLIENTS ?= 1
 BENCH_MODE ?=
+BENCH_NAMESPACES ?= 1000
+BENCH_RUN ?= .
 .PHONY: bench
-bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets; BENCH_MODE=apikey: API keys); prints BENCH lines.
+bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets; BENCH_MODE=apikey: API keys) and one ClusterVantageCredential over BENCH_NAMESPACES namespaces (BENCH_RUN=TestBench or TestFanout: one of them); prints BENCH lines.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" BENCH_CREDENTIALS=$(BENCH_CREDENTIALS) BENCH_UNRELATED=$(BENCH_UNRELATED) BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_MODE=$(BENCH_MODE) \
-		BENCH_MANAGER_ARGS="$(BENCH_MANAGER_ARGS)" BENCH_PPROF_DIR="$(if $(BENCH_PPROF_DIR),$(abspath $(BENCH_PPROF_DIR)))" \
-		go test -tags bench ./test/bench/ -v -count=1 -timeout 60m
+		BENCH_NAMESPACES=$(BENCH_NAMESPACES) BENCH_MANAGER_ARGS="$(BENCH_MANAGER_ARGS)" BENCH_PPROF_DIR="$(if $(BENCH_PPROF_DIR),$(abspath $(BENCH_PPROF_DIR)))" \
+		go test -tags bench ./test/bench/ -run '$(BENCH_RUN)' -v -count=1 -timeout 60m
 
 DEMO_DIR ?= bin/demo
 .PHONY: demo

@@ -142,16 +142,3 @@ func namespaceMatchChanged() predicate.TypedFuncs[*metav1.PartialObjectMetadata]
 		},
 	}
 }
-
-// namespaceTransform keeps, of each namespace's metadata, what selectors
-// and the skipping of namespaces being deleted need.
-func namespaceTransform(obj any) (any, error) {
-	m, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	slim := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta}
-	slim.Name, slim.UID, slim.ResourceVersion = m.Name, m.UID, m.ResourceVersion
-	slim.Labels, slim.DeletionTimestamp = m.Labels, m.DeletionTimestamp
-	return slim, nil
-}

@@ -7,10 +7,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -89,6 +91,28 @@ var _ = Describe("sharding and scoped managers", Ordered, func() {
 		Expect(targetToken(ns, "moving")()).To(Equal(token))
 	})
 
+	It("shards ClusterVantageCredentials by the same label", func() {
+		ns := newNamespace()
+		relabel(ns, map[string]string{selectorKey: "sharded"})
+		id := newClient("s3cret")
+		saSecret(operatorNamespace, "sharded-sa", keyFile(id, "s3cret"))
+		c := &vantagev1alpha1.ClusterVantageCredential{
+			ObjectMeta: metav1.ObjectMeta{Name: "sharded", Labels: map[string]string{shardLabel: "shard-b"}},
+			Spec: vantagev1alpha1.VantageCredentialSpec{
+				ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: "sharded-sa"},
+				Target: &vantagev1alpha1.TargetSpec{NamespaceSelector: &metav1.LabelSelector{
+					MatchLabels: map[string]string{selectorKey: "sharded"}}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, c))).To(Succeed()) })
+		waitClusterReady("sharded")
+		Eventually(handles("", "sharded"), timeout, interval).Should(Equal([]bool{false, false, true, false}),
+			"shard B alone; the scoped manager handles no cluster-scoped kind")
+		Consistently(requestsFor(id), quiet, interval).Should(Equal(1))
+		Expect(targetToken(ns, "sharded")()).NotTo(BeEmpty())
+	})
+
 	It("--watch-namespaces: a credential elsewhere is not even read", func() {
 		id := newClient("s3cret")
 		for _, ns := range []string{watched, unwatched} {
@@ -128,6 +152,8 @@ func startShard(ctx context.Context, selector, namespaces string) *prometheus.Re
 		Endpoints: Endpoints{TokenURL: tokenSrv.TokenURL(), APIURL: tokenSrv.URL(), AllowedTokenHosts: []string{"127.0.0.1"}},
 		Metrics:   NewMetrics(reg),
 		Scope:     scope,
+
+		ClusterCredentialNamespace: operatorNamespace,
 	}
 	// One process, several managers: the controller's name is taken.
 	Expect(r.SetupWithManager(ctx, mgr, controller.Options{SkipNameValidation: ptr.To(true)})).To(Succeed())

@@ -388,6 +388,14 @@ var _ = Describe("VantageCredential controller", func() {
 			Expect(err).To(MatchError(And(ContainSubstring(`unknown field "spec.serviceAccountSecretRef.namespace"`),
 				ContainSubstring(`unknown field "spec.target.namespace"`))))
 		})
+
+		It("never reads the key of a ClusterVantageCredential from the operator's namespace", func() {
+			id := newClient("right")
+			saSecret(operatorNamespace, "shared-sa-"+ns, keyFile(id, "right"))
+			newCredential(ns, "borrower", "shared-sa-"+ns)
+			Eventually(condition(ns, "borrower", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + ReasonSecretNotFound))
+			Consistently(requestsFor(id), quiet, interval).Should(BeZero())
+		})
 	})
 
 	Context("shared exchanges", func() {

@@ -56,9 +56,6 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	if r.CacheSync != nil {
 		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
 	}
-	if r.handlesClusterKind() {
-		metaOpts.ByObject = map[client.Object]cache.ByObject{namespaceMetadata(): {Transform: namespaceTransform}}
-	}
 	metaCache, err := cache.New(mgr.GetConfig(), metaOpts)
 	if err != nil {
 		return err
@@ -237,9 +234,10 @@ func resourceVersionChanged[T client.Object]() predicate.TypedFuncs[T] {
 	}
 }
 
-// secretMetadataTransform keeps, of each Secret's or ConfigMap's metadata,
-// only what the watches above use, so the metadata cache of every one in the
-// cluster stays small (no managed fields, no last-applied annotations).
+// secretMetadataTransform keeps, of each Secret's, ConfigMap's or
+// Namespace's metadata, only what the watches use, so the metadata cache of
+// every one in the cluster stays small (no managed fields, no last-applied
+// annotations).
 func secretMetadataTransform(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -247,6 +245,12 @@ func secretMetadataTransform(obj any) (any, error) {
 	}
 	slim := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta}
 	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = m.Name, m.Namespace, m.UID, m.ResourceVersion
+	if m.Namespace == "" {
+		// A Namespace (the only cluster-scoped kind in this cache): what
+		// selectors and the skipping of namespaces being deleted need.
+		slim.Labels, slim.DeletionTimestamp = m.Labels, m.DeletionTimestamp
+		return slim, nil
+	}
 	if v, ok := m.Labels[vantagev1alpha1.ManagedByLabel]; ok {
 		slim.Labels = map[string]string{vantagev1alpha1.ManagedByLabel: v}
 	}
