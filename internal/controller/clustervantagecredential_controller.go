@@ -36,11 +36,17 @@ type clusterCredentials struct {
 func (c clusterCredentials) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	cred := &vantagev1alpha1.ClusterVantageCredential{}
 	if err := c.r.Get(ctx, req.NamespacedName, cred); err != nil {
-		if apierrors.IsNotFound(err) {
-			c.r.forget(req.NamespacedName)
-			return ctrl.Result{}, c.deleteTargets(ctx, req.Name, "")
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, err
+		c.r.forget(req.NamespacedName)
+		// Not in the cache is not gone: another shard's credential (its
+		// targets' events reach every manager) is not in this one's. Only
+		// the API server can say it is gone.
+		if err := c.r.APIReader.Get(ctx, req.NamespacedName, cred); !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		return ctrl.Result{}, c.deleteTargets(ctx, req.Name, "")
 	}
 	if !cred.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, c.deleteTargets(ctx, cred.Name, cred.UID)
