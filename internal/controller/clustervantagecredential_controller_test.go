@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +60,9 @@ var _ = Describe("ClusterVantageCredential controller", func() {
 		_, err = getSecret(operatorNamespace, "vantage-token")
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nor does the operator's own")
 		Consistently(requestsFor(id), quiet, interval).Should(Equal(1))
+
+		Eventually(func() []string { return eventNotes(tenant) }, timeout, interval).Should(ContainElement(And(
+			HavePrefix("Issued: wrote a token valid until"), ContainSubstring(`to Secret "vantage-token" in 5 namespaces`))))
 
 		By("writing nothing in steady state")
 		Expect(getClusterCredential(tenant).ResourceVersion).To(Equal(got.ResourceVersion))
@@ -274,4 +278,18 @@ func rawClusterCredential(name, spec string) *unstructured.Unstructured {
 	Expect(u.UnmarshalJSON([]byte(`{"apiVersion":"vantage.omnivector.solutions/v1alpha1","kind":"ClusterVantageCredential",` +
 		`"metadata":{"name":"` + name + `"},"spec":` + spec + `}`))).To(Succeed())
 	return u
+}
+
+// eventNotes lists the reason and note of each event about the cluster
+// credential name.
+func eventNotes(name string) []string {
+	var list eventsv1.EventList
+	Expect(k8sClient.List(ctx, &list)).To(Succeed())
+	var notes []string
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "ClusterVantageCredential" && e.Regarding.Name == name {
+			notes = append(notes, e.Reason+": "+e.Note)
+		}
+	}
+	return notes
 }

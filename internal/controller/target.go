@@ -154,6 +154,22 @@ func (r *VantageCredentialReconciler) syncTargets(ctx context.Context, f *facts)
 	return firstErr
 }
 
+// written names where the token went, for events: the Secret, and for a
+// cluster credential the number of namespaces that hold it.
+func (f *facts) written() string {
+	where := fmt.Sprintf("Secret %q", f.targetName)
+	if kindOf(f.cred) != clusterKind {
+		return where
+	}
+	n := 0
+	for _, t := range f.targets {
+		if t.token.same(f.token) {
+			n++
+		}
+	}
+	return fmt.Sprintf("%s in %d namespaces", where, n)
+}
+
 // holder is the target whose token is f.token.
 func (f *facts) holder() *targetState {
 	for _, t := range f.targets {

@@ -362,7 +362,7 @@ func (r *VantageCredentialReconciler) recordEvents(cred credential, prev, st *va
 			reason = ReasonIssued
 		}
 		r.Recorder.Eventf(cred, nil, "Normal", reason, "Exchange",
-			"wrote a token valid until %s to Secret %q (%s; scopes: %s)", stamp(f.token.expiresAt), f.targetName,
+			"wrote a token valid until %s to %s (%s; scopes: %s)", stamp(f.token.expiresAt), f.written(),
 			res.decision.exchange, strings.Join(res.scopes, " "))
 	case res.failed != nil && res.failed.retryAt.IsZero():
 		name, _ := sourceSecret(cred)
