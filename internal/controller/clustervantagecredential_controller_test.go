@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -166,6 +168,35 @@ var _ = Describe("ClusterVantageCredential controller", func() {
 		ready := meta.FindStatusCondition(getClusterCredential(tenant).Status.Conditions, vantagev1alpha1.ConditionReady)
 		Expect(ready.Message).To(ContainSubstring(fmt.Sprintf("in namespace %q", operatorNamespace)))
 		Consistently(requestsFor(id), quiet, interval).Should(BeZero())
+	})
+
+	It("never puts a token or client secret into logs, events or status", func() {
+		const secret = "SENTINEL-cluster-secret-51a7c2"
+		sentinelID := newClient(secret)
+		saSecret(operatorNamespace, source+"-sentinel", keyFile(sentinelID, secret))
+		saSecret(operatorNamespace, source+"-wrong", keyFile(sentinelID, secret+"-wrong"))
+		blocked := labelledNamespace(tenant)
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: blocked, Name: "vantage-token"}})).To(Succeed())
+		labelledNamespace(tenant)
+		newClusterCredential(tenant, source+"-sentinel")
+		waitClusterReady(tenant)
+		newClusterCredential(tenant+"-wrong", source+"-wrong", func(t *vantagev1alpha1.TargetSpec) {
+			t.NamespaceSelector.MatchLabels[selectorKey] = tenant
+			t.Name = ptr.To("other-token")
+		})
+		Eventually(clusterCondition(tenant+"-wrong", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + ReasonInvalidClient))
+		Eventually(func() []string { return eventNotes(tenant + "-wrong") }, timeout, interval).ShouldNot(BeEmpty())
+
+		evJSON, err := json.Marshal(append(eventNotes(tenant), eventNotes(tenant+"-wrong")...))
+		Expect(err).NotTo(HaveOccurred())
+		credJSON, err := json.Marshal([]any{getClusterCredential(tenant), getClusterCredential(tenant + "-wrong")})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(credJSON)).To(ContainSubstring("failedNamespaces"), "the failure list is part of what is looked at")
+		for where, text := range map[string]string{"logs": logs.String(), "events": string(evJSON), "status": string(credJSON)} {
+			for _, needle := range append([]string{secret}, tokenSrv.IssuedTokens()...) {
+				Expect(strings.Contains(text, needle)).To(BeFalse(), "%s contain a secret value", where)
+			}
+		}
 	})
 
 	DescribeTable("the API server refuses",
