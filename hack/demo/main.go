@@ -42,7 +42,10 @@ const (
 	namespace    = "default"
 	credName     = "ci-runner"
 	apiKeyCred   = "api-user"
-	lifetime     = 60 * time.Second
+	// operatorNamespace holds the cluster credential sample's key, as the
+	// operator's own namespace does in a cluster.
+	operatorNamespace = "vantage-credential-operator-system"
+	lifetime          = 60 * time.Second
 )
 
 var start = time.Now()
@@ -111,7 +114,7 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	}
 
 	mgr, err := utils.StartProcess(filepath.Join(dir, "manager.log"), manager,
-		"--kubeconfig", cp.Kubeconfig,
+		"--kubeconfig", cp.Kubeconfig, "--cluster-credential-namespace", operatorNamespace,
 		"--default-token-url", fakeURL+"/oauth/token", "--default-api-url", fakeURL,
 		"--health-probe-bind-address", "0", "--metrics-bind-address", "0")
 	if err != nil {
@@ -140,6 +143,9 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 		return err
 	}
 	if err := showAPIKey(ctx, cp, c, mgr, root); err != nil {
+		return err
+	}
+	if err := showClusterCredential(ctx, cp, mgr, root); err != nil {
 		return err
 	}
 	out, err = cp.Kubectl(nil, "get", "vantagecredentials", "-n", namespace, "-o", "wide")
@@ -234,6 +240,43 @@ func showAPIKey(ctx context.Context, cp *utils.ControlPlane, c client.Client, mg
 		return err
 	}
 	say("that is within spec.expiryWarning (two weeks by default), so a Warning event says so, once a day:\n%s", indent(events))
+	return nil
+}
+
+// showClusterCredential applies the ClusterVantageCredential sample over
+// three namespaces and shows one token in all of them.
+func showClusterCredential(ctx context.Context, cp *utils.ControlPlane, mgr *utils.Process, root string) error {
+	for _, args := range [][]string{
+		{"create", "namespace", operatorNamespace}, {"create", "namespace", "team-a"}, {"create", "namespace", "team-b"},
+		{"create", "namespace", "ci"}, {"label", "namespace", "team-a", "team-b", "vantage=enabled"},
+	} {
+		if out, err := cp.Kubectl(nil, args...); err != nil {
+			return fmt.Errorf("kubectl %s: %s", strings.Join(args, " "), out)
+		}
+	}
+	out, err := cp.Kubectl(nil, "apply", "-f", filepath.Join(root, "config", "samples", "vantage_v1alpha1_clustervantagecredential.yaml"))
+	if err != nil {
+		return err
+	}
+	say("labelled team-a and team-b vantage=enabled, and applied the ClusterVantageCredential sample (those two and ci):\n%s", indent(out))
+	err = poll(ctx, mgr, time.Minute, "the cluster credential to serve three namespaces", func() (bool, error) {
+		out, err = cp.Kubectl(nil, "get", "clustervantagecredential", "hpc", "-o", "jsonpath={.status.targetNamespaces}")
+		return out == "3", err
+	})
+	if err != nil {
+		return err
+	}
+	out, err = cp.Kubectl(nil, "get", "cvcred")
+	if err != nil {
+		return err
+	}
+	say("kubectl get cvcred\n%s", indent(out))
+	out, err = cp.Kubectl(nil, "get", "secrets", "-A", "-l", vantagev1alpha1.ClusterCredentialLabel+"=hpc",
+		"-o", "custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,ISSUED:.metadata.annotations.vantage\\.omnivector\\.solutions/issued-at")
+	if err != nil {
+		return err
+	}
+	say("one token request, the same token in each namespace:\n%s", indent(out))
 	return nil
 }
 
