@@ -1,0 +1,155 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+)
+
+// explain turns an API error into one a person can act on: a CRD that is
+// not installed, a verb RBAC forbids (with the can-i command that shows
+// it), or the error as it is.
+func explain(err error, verb, res, name, namespace string) error {
+	if err == nil {
+		return nil
+	}
+	what := res
+	if name != "" {
+		what = fmt.Sprintf("%s %q", res, name)
+	}
+	where := ""
+	nsFlag := ""
+	if namespace != "" {
+		where = fmt.Sprintf(" in namespace %q", namespace)
+		nsFlag = " -n " + namespace
+	}
+	switch {
+	case meta.IsNoMatchError(err) || isNotServed(err):
+		kindName := strings.SplitN(res, ".", 2)[0]
+		return fmt.Errorf("the API server does not serve %s: the CRD is not installed in this cluster; install the operator (kubectl apply -f dist/install.yaml, or kubectl apply -k config/crd)", kindName)
+	case apierrors.IsForbidden(err):
+		canI := fmt.Sprintf("kubectl auth can-i %s %s%s", verb, res, nsFlag)
+		if name != "" {
+			canI = fmt.Sprintf("kubectl auth can-i %s %s/%s%s", verb, res, name, nsFlag)
+		}
+		return fmt.Errorf("RBAC forbids you to %s %s%s; ask for a Role that allows it (check with: %s)", verb, what, where, canI)
+	}
+	return fmt.Errorf("%s %s%s: %w", verb, what, where, err)
+}
+
+// isNotServed says the API server answered 404 for the whole resource
+// (a CRD deleted while discovery was cached), not for one object.
+func isNotServed(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || !apierrors.IsNotFound(err) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Name == "" && d.Kind == "" && status.Status().Message == "the server could not find the requested resource"
+}
+
+// notFoundError is a credential that does not exist, with the names it
+// may have meant.
+type notFoundError struct {
+	what      string
+	namespace string
+	similar   []string
+}
+
+func (e *notFoundError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no %s", e.what)
+	if e.namespace != "" {
+		fmt.Fprintf(&b, " in namespace %q", e.namespace)
+	}
+	if len(e.similar) > 0 {
+		fmt.Fprintf(&b, "; did you mean %s?", strings.Join(e.similar, " or "))
+	} else if e.namespace != "" {
+		b.WriteString(" (another namespace? -n NAMESPACE, or status -A to list them all)")
+	}
+	return b.String()
+}
+
+// notFound replaces a not-found error with one naming the credentials of
+// similar names; other errors pass through.
+func (e *env) notFound(ctx context.Context, r ref, err error) error {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || !apierrors.IsNotFound(err) || isNotServed(err) {
+		return err
+	}
+	nf := &notFoundError{what: fmt.Sprintf("credential %q", r.name), namespace: e.deps.Namespace}
+	switch r.kind {
+	case namespacedKind:
+		nf.what = fmt.Sprintf("VantageCredential %q", r.name)
+	case clusterKind:
+		nf.what, nf.namespace = fmt.Sprintf("ClusterVantageCredential %q", r.name), ""
+	}
+	// Best effort: a user who may not list gets the plain answer.
+	var names []string
+	if r.kind != clusterKind {
+		if list, err := e.listCredentials(ctx, namespacedKind, listOptions{}); err == nil {
+			for _, c := range list {
+				names = append(names, c.short())
+			}
+		}
+	}
+	if r.kind != namespacedKind {
+		if list, err := e.listCredentials(ctx, clusterKind, listOptions{}); err == nil {
+			for _, c := range list {
+				names = append(names, c.short())
+			}
+		}
+	}
+	nf.similar = similarNames(r.name, names)
+	return nf
+}
+
+// similarNames are the candidates (kind/name) whose name is within a
+// third of the wanted name's length in edit distance, or contains it or is
+// contained in it; closest first, at most three.
+func similarNames(want string, candidates []string) []string {
+	type scored struct {
+		name string
+		d    int
+	}
+	var hits []scored
+	for _, c := range candidates {
+		_, name, _ := strings.Cut(c, "/")
+		d := editDistance(want, name)
+		if d <= max(1, len(want)/3) || strings.Contains(name, want) || strings.Contains(want, name) {
+			hits = append(hits, scored{c, d})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].d < hits[j].d })
+	var out []string
+	for i := 0; i < len(hits) && i < 3; i++ {
+		out = append(out, hits[i].name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
