@@ -45,11 +45,11 @@ func decodeClaims(token string) (*Claims, error) {
 		return nil, errNotJWT
 	}
 	c := &Claims{
-		Subject:  str(m["sub"]),
-		Client:   firstOf(str(m["azp"]), str(m["client_id"])),
-		Issuer:   str(m["iss"]),
-		Audience: strs(m["aud"]),
-		IssuedAt: unix(m["iat"]),
+		Subject:   str(m["sub"]),
+		Client:    firstOf(str(m["azp"]), str(m["client_id"])),
+		Issuer:    str(m["iss"]),
+		Audience:  strs(m["aud"]),
+		IssuedAt:  unix(m["iat"]),
 		ExpiresAt: unix(m["exp"]),
 	}
 	if s := str(m["scope"]); s != "" {
