@@ -122,7 +122,11 @@ func printDetail(out io.Writer, r *Report, now time.Time) error {
 		}
 	}
 	p("Token:")
-	p("  Expires:\t%s", stamp(r.ExpiresAt, now))
+	if r.ExpiresAt == nil && r.ExpiresIn == "never" {
+		p("  Expires:\tnever (the Vantage API gave the API key no expiry)")
+	} else {
+		p("  Expires:\t%s", stamp(r.ExpiresAt, now))
+	}
 	p("  Last refresh:\t%s", stamp(r.LastRefreshTime, now))
 	p("  Next refresh:\t%s", stamp(r.NextRefreshTime, now))
 	p("  Consecutive failures:\t%d", r.ConsecutiveFailures)

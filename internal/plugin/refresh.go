@@ -113,12 +113,13 @@ func (e *env) runRefresh(cmd *cobra.Command, o *refreshOptions, args []string) e
 	return errors.Join(failed...)
 }
 
-// name is the credential as the messages name it: namespace/vcred/NAME.
+// name is the credential as the messages name it: vcred/NAME -n NAMESPACE,
+// which pastes back into a command.
 func name(c credential) string {
 	if c.obj.GetNamespace() == "" {
 		return c.short()
 	}
-	return c.obj.GetNamespace() + "/" + c.short()
+	return c.short() + " -n " + c.obj.GetNamespace()
 }
 
 func expiresText(c credential, now time.Time) string {
