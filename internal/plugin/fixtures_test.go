@@ -132,8 +132,8 @@ func world() []client.Object {
 		},
 		Status: vantagev1alpha1.ClusterVantageCredentialStatus{
 			VantageCredentialStatus: vantagev1alpha1.VantageCredentialStatus{
-				Conditions:       []metav1.Condition{cond("Ready", "True", "TokenValid", "token valid until 2026-11-22T15:59:00Z in 2 namespaces; 1 failed", now.Add(-time.Minute))},
-				ExpiresAt:        mt(now.Add(59 * time.Minute)), LastRefreshTime: mt(now.Add(-time.Minute)), NextRefreshTime: mt(now.Add(38 * time.Minute)),
+				Conditions: []metav1.Condition{cond("Ready", "True", "TokenValid", "token valid until 2026-11-22T15:59:00Z in 2 namespaces; 1 failed", now.Add(-time.Minute))},
+				ExpiresAt:  mt(now.Add(59 * time.Minute)), LastRefreshTime: mt(now.Add(-time.Minute)), NextRefreshTime: mt(now.Add(38 * time.Minute)),
 				TargetSecretName: targetName,
 			},
 			TargetNamespaces: 2, FailedCount: 1,
