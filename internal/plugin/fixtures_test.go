@@ -155,8 +155,8 @@ func world() []client.Object {
 		secret("hpc", "api-user", map[string]string{"access_token": apiKeyValue, "VANTAGE_API_KEY": apiKeyValue, "VANTAGE_API_URL": apiURL}),
 		secret(DefaultClusterCredentialNamespace, "hpc-sa", map[string]string{"service-account.json": `{"client_id":"hpc","client_secret":"` + clientSecret + `"}`}),
 		copyOf("tenant-1"), copyOf("tenant-2"),
-		event("hpc", "uid-ci-runner", "Normal", "TokenIssued", "issued a token valid until 2026-11-22T14:00:00Z", now.Add(-61*time.Minute)),
-		event("hpc", "uid-ci-runner", "Normal", "TokenRefreshed", "refreshed the token; valid until 2026-11-22T15:59:00Z", now.Add(-time.Minute)),
+		event("hpc", "uid-ci-runner", "Normal", "Issued", "wrote a token valid until 2026-11-22T14:00:00Z to Secret \"ci-runner\" (first token; scopes: clusters:read jobs:read)", now.Add(-61*time.Minute)),
+		event("hpc", "uid-ci-runner", "Normal", "Refreshed", "wrote a token valid until 2026-11-22T15:59:00Z to Secret \"ci-runner\"", now.Add(-time.Minute)),
 		event("hpc", "uid-nightly", "Warning", "InvalidClient", "the token server refused the client (invalid_client): check client_id and client_secret", now.Add(-2*time.Minute)),
 		event("default", "uid-cluster-hpc", "Warning", "TargetConflict", "Secret tenant-x/vantage-token exists and is not this credential's", now.Add(-time.Minute)),
 	}
