@@ -110,7 +110,7 @@ fake-vantage: build-tools ## Run the fake Vantage server on 127.0.0.1:8900 (clie
 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager and the kubectl vantage plugin.
-	go build -o bin/manager cmd/main.go
+	go build -o bin/manager ./cmd
 	go build -o bin/kubectl-vantage ./cmd/kubectl-vantage
 
 .PHONY: build-tools
