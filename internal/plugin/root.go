@@ -110,7 +110,7 @@ func (e *env) complete() error {
 	return nil
 }
 
-// ctx is the context of one command run.
+// ctxOf is the context of one command run (Execute without a context has none).
 func ctxOf(cmd *cobra.Command) context.Context {
 	if c := cmd.Context(); c != nil {
 		return c
