@@ -109,12 +109,14 @@ fake-vantage: build-tools ## Run the fake Vantage server on 127.0.0.1:8900 (clie
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
-	go build -o bin/manager cmd/main.go
+build: manifests generate fmt vet ## Build the manager and the kubectl vantage plugin.
+	go build -o bin/manager ./cmd
+	go build -o bin/kubectl-vantage ./cmd/kubectl-vantage
 
 .PHONY: build-tools
-build-tools: ## Build the manager (as the image does: static, stripped), the fake Vantage server and the demo into bin/.
+build-tools: ## Build the manager (as the image does: static, stripped), the kubectl vantage plugin, the fake Vantage server and the demo into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/manager ./cmd
+	go build -o bin/kubectl-vantage ./cmd/kubectl-vantage
 	go build -o bin/fake-vantage ./hack/fake-vantage
 	go build -o bin/demo-runner ./hack/demo
 
@@ -150,6 +152,10 @@ build-installer: manifests generate ## Write dist/install.yaml: CRD, RBAC and De
 		'      value: $(IMG)' > dist/installer/kustomization.yaml
 	@"$(KUBECTL_CMD)" kustomize dist/installer > dist/install.yaml
 	@echo "wrote dist/install.yaml (image $(IMG))"
+
+.PHONY: krew-manifest
+krew-manifest: ## Build the kubectl-vantage release archives and the krew manifest for VERSION (e.g. v0.1.0) into dist/.
+	VERSION="$(VERSION)" hack/krew-manifest.sh
 
 ##@ Deployment
 
