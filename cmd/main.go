@@ -31,6 +31,7 @@ import (
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/cachesync"
 	internalcontroller "github.com/omnivector-solutions/vantage-credential-operator/internal/controller"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/eventrecorder"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/metricsauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
@@ -225,11 +226,20 @@ func main() {
 		MaxConcurrentPerHost: tokenConcurrency,
 		UserAgent:            "vantage-credential-operator",
 	})
+	ctx := ctrl.SetupSignalHandler()
+	// Events go to events.k8s.io as with mgr.GetEventRecorder, from a sink
+	// that remembers little of each (internal/eventrecorder).
+	eventRecorder, err := eventrecorder.NewForConfig(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(),
+		"vantage-credential-operator", ctrl.Log.WithName("events"))
+	if err != nil {
+		setupLog.Error(err, "unable to set up the event recorder")
+		os.Exit(1)
+	}
 	r := &internalcontroller.VantageCredentialReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
+		Recorder:  eventRecorder,
 		Exchanger: exchanger,
 		Checker:   exchanger,
 		Clock:     clock.RealClock{},
@@ -239,7 +249,6 @@ func main() {
 		CacheSync: cacheSync,
 		Scope:     scope,
 	}
-	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}); err != nil {
 		setupLog.Error(err, "unable to create controller", "controller", "VantageCredential")
 		os.Exit(1)
