@@ -218,7 +218,7 @@ func secretMetadataTransform(obj any) (any, error) {
 	slim := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta}
 	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = m.Name, m.Namespace, m.UID, m.ResourceVersion
 	if v, ok := m.Labels[vantagev1alpha1.ManagedByLabel]; ok {
-		slim.Labels = map[string]string{vantagev1alpha1.ManagedByLabel: v}
+		slim.Labels = metadataLabels(v)
 	}
 	return slim, nil
 }
@@ -236,11 +236,14 @@ func ManagerOptions(o *ctrl.Options, scope Scope) {
 		o.Cache.ByObject = map[client.Object]cache.ByObject{}
 	}
 	o.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
-		Label: labels.SelectorFromSet(labels.Set{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}),
+		Label:     labels.SelectorFromSet(labels.Set{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}),
+		Transform: slimSecret,
 	}
+	credentials := cache.ByObject{Transform: slimCredential}
 	if scope.Selector != nil && !scope.Selector.Empty() {
-		o.Cache.ByObject[&vantagev1alpha1.VantageCredential{}] = cache.ByObject{Label: scope.Selector}
+		credentials.Label = scope.Selector
 	}
+	o.Cache.ByObject[&vantagev1alpha1.VantageCredential{}] = credentials
 	if o.Client.Cache == nil {
 		o.Client.Cache = &client.CacheOptions{}
 	}

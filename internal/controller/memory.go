@@ -1,0 +1,208 @@
+package controller
+
+import (
+	"slices"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+)
+
+// The caches' transforms keep every field of the objects they hold (the
+// reconciler writes target Secrets back whole) but store repeated strings
+// and bytes once. Decoding gives each object its own copy of every label
+// and annotation key, of the owner reference's kind and API version, of
+// the data keys, and of the token in both access_token and VANTAGE_API_KEY;
+// credentials sharing a client share their token too. Nothing modifies a
+// cached object in place: reads from the cache are deep copies, and the
+// event handlers only read, so sharing is safe.
+
+// lastAppliedAnnotation is kubectl's copy of the whole applied object, which
+// the reconciler never reads.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// internLimits bound what the interners keep beyond the cached objects
+// themselves: a value is kept until the interner is full, then all are
+// dropped at once and it starts over.
+const (
+	internMaxEntries = 4096
+	internMaxBytes   = 1 << 20
+	// internMaxLen is the longest value interned: longer ones are rarely
+	// repeated, except for tokens, which dataInterner takes.
+	internMaxLen = 256
+)
+
+// interner hands out one copy of each value it has seen, within its bounds.
+type interner struct {
+	mu         sync.Mutex
+	strs       map[string]string
+	bytes      map[string][]byte
+	size       int
+	maxEntries int
+	maxBytes   int
+}
+
+func newInterner(maxEntries, maxBytes int) *interner {
+	return &interner{strs: map[string]string{}, bytes: map[string][]byte{}, maxEntries: maxEntries, maxBytes: maxBytes}
+}
+
+// reserve makes room for a value of n bytes, dropping everything when it would not fit.
+func (in *interner) reserve(n int) {
+	if len(in.strs)+len(in.bytes) >= in.maxEntries || in.size+n > in.maxBytes {
+		clear(in.strs)
+		clear(in.bytes)
+		in.size = 0
+	}
+	in.size += n
+}
+
+// str returns the interned copy of s.
+func (in *interner) str(s string) string {
+	if s == "" || len(s) > internMaxLen {
+		return s
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.strs[s]; ok {
+		return v
+	}
+	in.reserve(len(s))
+	in.strs[s] = s
+	return s
+}
+
+// byteSlice returns the interned copy of b, which must not be modified
+// afterwards.
+func (in *interner) byteSlice(b []byte) []byte {
+	if len(b) == 0 || len(b) > in.maxBytes/16 {
+		return b
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.bytes[string(b)]; ok {
+		return v
+	}
+	in.reserve(len(b))
+	in.bytes[string(b)] = b
+	return b
+}
+
+var (
+	// strings: keys, namespaces, kinds, hashes, reasons, messages.
+	strInterner = newInterner(internMaxEntries, internMaxBytes)
+	// data: the values in target Secrets, tokens above all.
+	dataInterner = newInterner(internMaxEntries, 4*internMaxBytes)
+)
+
+// slimMeta strips managed fields and interns what objects share: the
+// namespace and the keys and values of labels and annotations. Names, UIDs
+// and resource versions are each object's own and stay as they are, except
+// that a label or owner naming the object's own name shares its string.
+func slimMeta(m *metav1.ObjectMeta) {
+	m.ManagedFields = nil
+	m.Namespace = strInterner.str(m.Namespace)
+	own := func(s string) string {
+		if s == m.Name {
+			return m.Name
+		}
+		return strInterner.str(s)
+	}
+	m.Labels = internMap(m.Labels, own)
+	m.Annotations = internMap(m.Annotations, own)
+	for i := range m.OwnerReferences {
+		ref := &m.OwnerReferences[i]
+		ref.APIVersion, ref.Kind = strInterner.str(ref.APIVersion), strInterner.str(ref.Kind)
+		if ref.Name == m.Name {
+			ref.Name = m.Name
+		}
+	}
+	for i, f := range m.Finalizers {
+		m.Finalizers[i] = strInterner.str(f)
+	}
+}
+
+// internMap rebuilds m with interned keys and values; a new map is no
+// larger than the decoded one and lets the old one and its strings go.
+func internMap(m map[string]string, value func(string) string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strInterner.str(k)] = value(v)
+	}
+	return out
+}
+
+// slimSecret is the transform of the cached (target) Secrets: all fields
+// kept, shared strings and data stored once.
+func slimSecret(obj any) (any, error) {
+	s, ok := obj.(*corev1.Secret)
+	if !ok {
+		return obj, nil
+	}
+	slimMeta(&s.ObjectMeta)
+	s.TypeMeta.APIVersion, s.TypeMeta.Kind = strInterner.str(s.APIVersion), strInterner.str(s.Kind)
+	s.Type = corev1.SecretType(strInterner.str(string(s.Type)))
+	if s.Data != nil {
+		data := make(map[string][]byte, len(s.Data))
+		for k, v := range s.Data {
+			data[strInterner.str(k)] = dataInterner.byteSlice(v)
+		}
+		s.Data = data
+	}
+	return s, nil
+}
+
+// slimCredential is the transform of the cached credentials: no managed
+// fields, no kubectl last-applied copy, and the strings of the status that
+// many credentials share (condition types, reasons and messages, scopes)
+// stored once.
+func slimCredential(obj any) (any, error) {
+	c, ok := obj.(*vantagev1alpha1.VantageCredential)
+	if !ok {
+		return obj, nil
+	}
+	if _, ok := c.Annotations[lastAppliedAnnotation]; ok {
+		delete(c.Annotations, lastAppliedAnnotation)
+		if len(c.Annotations) == 0 {
+			c.Annotations = nil
+		}
+	}
+	slimMeta(&c.ObjectMeta)
+	c.TypeMeta.APIVersion, c.TypeMeta.Kind = strInterner.str(c.APIVersion), strInterner.str(c.Kind)
+	st := &c.Status
+	// Decoding grows the slices by doubling: three conditions take room
+	// for four.
+	st.Conditions = slices.Clone(st.Conditions)
+	st.GrantedScopes = slices.Clone(st.GrantedScopes)
+	for i := range st.Conditions {
+		cond := &st.Conditions[i]
+		cond.Type, cond.Reason, cond.Message = strInterner.str(cond.Type), strInterner.str(cond.Reason), strInterner.str(cond.Message)
+		cond.Status = metav1.ConditionStatus(strInterner.str(string(cond.Status)))
+	}
+	for i, s := range st.GrantedScopes {
+		st.GrantedScopes[i] = strInterner.str(s)
+	}
+	st.FailedSourceVersion, st.UserID = strInterner.str(st.FailedSourceVersion), strInterner.str(st.UserID)
+	st.TokenURL, st.LastHandledRefreshRequest = strInterner.str(st.TokenURL), strInterner.str(st.LastHandledRefreshRequest)
+	if st.TargetSecretName == c.Name {
+		st.TargetSecretName = c.Name
+	}
+	return c, nil
+}
+
+// managedByLabels is the one labels map of every Secret's cached metadata
+// that carries the managed-by label with the operator's value: read only.
+var managedByLabels = map[string]string{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}
+
+// metadataLabels is the labels map for the slim metadata of a Secret or
+// ConfigMap whose managed-by label is v.
+func metadataLabels(v string) map[string]string {
+	if v == vantagev1alpha1.ManagedByValue {
+		return managedByLabels
+	}
+	return map[string]string{vantagev1alpha1.ManagedByLabel: strInterner.str(v)}
+}
