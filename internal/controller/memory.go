@@ -1,11 +1,17 @@
 package controller
 
 import (
+	"context"
 	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 )
@@ -205,4 +211,36 @@ func metadataLabels(v string) map[string]string {
 		return managedByLabels
 	}
 	return map[string]string{vantagev1alpha1.ManagedByLabel: strInterner.str(v)}
+}
+
+// targetIndexValues are a credential's values in the target-Secret index:
+// its target's name, only when that is not its own name. Most credentials
+// write a Secret of their own name, and an index entry of a value of its
+// own costs each about 500 bytes (the value and a set, twice: in the
+// namespace and across namespaces); credentialTargetingOwnName finds those
+// by name instead.
+func targetIndexValues(cred *vantagev1alpha1.VantageCredential) []string {
+	if name := targetName(cred); name != cred.Name {
+		return []string{name}
+	}
+	return nil
+}
+
+// credentialTargetingOwnName is the credential of o's name and namespace,
+// when it exists and writes a Secret of its own name: what the target
+// index leaves out.
+func (r *VantageCredentialReconciler) credentialTargetingOwnName(ctx context.Context, o client.Object) []reconcile.Request {
+	key := types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+	var cred vantagev1alpha1.VantageCredential
+	// As for the index: no waiting for the cache to see our own writes.
+	if err := r.Get(ctx, key, &cred, client.DisableReadYourWritesConsistency); err != nil {
+		if !apierrors.IsNotFound(err) {
+			ctrl.LoggerFrom(ctx).Error(err, "reading credential", "name", key.Name)
+		}
+		return nil
+	}
+	if targetName(&cred) != key.Name {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: key}}
 }

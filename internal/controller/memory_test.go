@@ -147,4 +147,17 @@ var _ = Describe("the cache transforms", func() {
 			map[string]string{vantagev1alpha1.ManagedByLabel: "helm"}, false),
 		Entry("none", map[string]string{"x": "y"}, nil, false),
 	)
+
+	DescribeTable("a credential is in the target index only when its target is not its own name",
+		func(target *string, want []string) {
+			c := &vantagev1alpha1.VantageCredential{ObjectMeta: metav1.ObjectMeta{Name: "ci"}}
+			if target != nil {
+				c.Spec.Target = &vantagev1alpha1.TargetSpec{Name: target}
+			}
+			Expect(targetIndexValues(c)).To(Equal(want))
+		},
+		Entry("no target name", nil, nil),
+		Entry("its own name, spelled out", ptr.To("ci"), nil),
+		Entry("another name", ptr.To("ci-token"), []string{"ci-token"}),
+	)
 })

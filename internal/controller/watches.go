@@ -88,7 +88,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		return err
 	}
 	if err := indexer.IndexField(ctx, &vantagev1alpha1.VantageCredential{}, targetSecretIndex, func(o client.Object) []string {
-		return []string{targetName(o.(*vantagev1alpha1.VantageCredential))}
+		return targetIndexValues(o.(*vantagev1alpha1.VantageCredential))
 	}); err != nil {
 		return err
 	}
@@ -160,7 +160,11 @@ func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context
 	if s.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
 		indexes = append(indexes, targetSecretIndex)
 	}
-	return r.credentialsIndexed(ctx, s, indexes...)
+	reqs := r.credentialsIndexed(ctx, s, indexes...)
+	if len(indexes) > 1 {
+		reqs = append(reqs, r.credentialTargetingOwnName(ctx, s)...)
+	}
+	return reqs
 }
 
 // credentialsUsingConfigMap maps a ConfigMap to the credentials taking
