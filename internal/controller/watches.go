@@ -36,7 +36,7 @@ const (
 //     requests), never on their own status writes;
 //   - the operator's target Secrets, from the manager's cache, which holds
 //     only Secrets carrying the managed-by label;
-//   - the metadata of all Secrets, from a cache of its own (the manager's
+//   - the metadata of all other Secrets, from a cache of its own (the manager's
 //     cache filters Secrets by label, and would filter these too), so a
 //     source or CA bundle Secret's change, or the removal of a Secret that
 //     blocked a target name, acts at once without caching anyone's data;
@@ -52,6 +52,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		Mapper:            mgr.GetRESTMapper(),
 		DefaultTransform:  secretMetadataTransform,
 		DefaultNamespaces: r.Scope.cacheNamespaces(),
+		ByObject:          unmanagedSecretsOnly(),
 	}
 	if r.CacheSync != nil {
 		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
@@ -116,7 +117,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(credentialOfTarget),
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfManagedSecret),
 			builder.WithPredicates(resourceVersionChanged[client.Object]())).
 		WatchesRawSource(source.Kind(metaCache, secretMetadata,
 			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingSecret),
