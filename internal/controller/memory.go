@@ -2,6 +2,9 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"maps"
 	"slices"
 	"sync"
 
@@ -41,6 +44,8 @@ const (
 	// internMaxLen is the longest value interned: longer ones are rarely
 	// repeated, except for tokens, which dataInterner takes.
 	internMaxLen = 256
+	// internMaxMaps bounds the whole maps kept.
+	internMaxMaps = 1024
 )
 
 // interner hands out one copy of each value it has seen, within its bounds.
@@ -103,6 +108,10 @@ var (
 	strInterner = newInterner(internMaxEntries, internMaxBytes)
 	// data: the values in target Secrets, tokens above all.
 	dataInterner = newInterner(internMaxEntries, 4*internMaxBytes)
+	// whole maps of target Secrets: their data and their annotations.
+	// Fewer: a map kept past its Secret's update costs a few hundred bytes.
+	dataMaps       = newMapInterner[[]byte](internMaxMaps)
+	annotationMaps = newMapInterner[string](internMaxMaps)
 )
 
 // slimMeta strips managed fields and interns what objects share: the
@@ -160,9 +169,61 @@ func slimSecret(obj any) (any, error) {
 		for k, v := range s.Data {
 			data[strInterner.str(k)] = dataInterner.byteSlice(v)
 		}
-		s.Data = data
+		s.Data = dataMaps.intern(data)
 	}
+	// Secrets holding the same token carry the same token annotations.
+	s.Annotations = annotationMaps.intern(s.Annotations)
 	return s, nil
+}
+
+// mapInterner hands out one copy of each map it has seen, within its
+// bounds: the data and the annotations of target Secrets that hold the same
+// token are the same, down to the data hash. Maps are known by a SHA-256
+// digest of their sorted entries and compared in full before one is shared.
+type mapInterner[V string | []byte] struct {
+	mu         sync.Mutex
+	maps       map[[sha256.Size]byte]map[string]V
+	maxEntries int
+}
+
+func newMapInterner[V string | []byte](maxEntries int) *mapInterner[V] {
+	return &mapInterner[V]{maps: map[[sha256.Size]byte]map[string]V{}, maxEntries: maxEntries}
+}
+
+// intern returns the interned copy of m, which must not be modified
+// afterwards.
+func (mi *mapInterner[V]) intern(m map[string]V) map[string]V {
+	if len(m) == 0 {
+		return m
+	}
+	d := mapDigest(m)
+	mi.mu.Lock()
+	defer mi.mu.Unlock()
+	if v, ok := mi.maps[d]; ok && maps.EqualFunc(v, m, func(a, b V) bool { return string(a) == string(b) }) {
+		return v
+	}
+	if len(mi.maps) >= mi.maxEntries {
+		clear(mi.maps)
+	}
+	mi.maps[d] = m
+	return m
+}
+
+// mapDigest is the SHA-256 of m's entries in key order, each key and value
+// preceded by its length.
+func mapDigest[V string | []byte](m map[string]V) [sha256.Size]byte {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(k)))])
+		h.Write([]byte(k))
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))])
+		h.Write([]byte(v))
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
 }
 
 // slimCredential is the transform of the cached credentials: no managed

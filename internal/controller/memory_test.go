@@ -91,6 +91,16 @@ var _ = Describe("the cache transforms", func() {
 		Expect(&sa.Data["access_token"][0]).To(BeIdenticalTo(&sa.Data["VANTAGE_API_KEY"][0]))
 		Expect(&sa.Data["access_token"][0]).To(BeIdenticalTo(&sb.Data["access_token"][0]), "one token, stored once")
 		Expect(sa.Annotations).To(HaveKey(lastAppliedAnnotation), "kept: a Merge target keeps its own annotations")
+		Expect(reflect.ValueOf(sa.Data).UnsafePointer()).To(Equal(reflect.ValueOf(sb.Data).UnsafePointer()), "the same data, one map")
+		Expect(reflect.ValueOf(sa.Annotations).UnsafePointer()).To(Equal(reflect.ValueOf(sb.Annotations).UnsafePointer()))
+		Expect(reflect.ValueOf(sa.Labels).UnsafePointer()).NotTo(Equal(reflect.ValueOf(sb.Labels).UnsafePointer()))
+
+		c := target("c", "tok-2")
+		slimC, err := slimSecret(c)
+		Expect(err).NotTo(HaveOccurred())
+		sc := slimC.(*corev1.Secret)
+		Expect(string(sc.Data["access_token"])).To(Equal("tok-2"), "another token, another map")
+		Expect(string(sa.Data["access_token"])).To(Equal("tok-1"))
 	})
 
 	It("drops the managed fields and kubectl's last-applied copy of a credential, and keeps the rest", func() {
@@ -159,5 +169,27 @@ var _ = Describe("the cache transforms", func() {
 		Entry("no target name", nil, nil),
 		Entry("its own name, spelled out", ptr.To("ci"), nil),
 		Entry("another name", ptr.To("ci-token"), []string{"ci-token"}),
+	)
+
+	DescribeTable("the map interner shares only equal maps, within its bounds",
+		func(maxEntries int, ms []map[string]string, sharesWith []int) {
+			mi := newMapInterner[string](maxEntries)
+			var got []map[string]string
+			for i, m := range ms {
+				got = append(got, mi.intern(m))
+				Expect(got[i]).To(Equal(m))
+				want := i
+				if sharesWith[i] >= 0 {
+					want = sharesWith[i]
+				}
+				Expect(reflect.ValueOf(got[i]).UnsafePointer()).To(Equal(reflect.ValueOf(ms[want]).UnsafePointer()), "map %d", i)
+			}
+		},
+		Entry("equal maps share the first", 10,
+			[]map[string]string{{"a": "1", "b": "2"}, {"b": "2", "a": "1"}, {"a": "1"}}, []int{-1, 0, -1}),
+		Entry("keys and values do not run together", 10,
+			[]map[string]string{{"ab": "c"}, {"a": "bc"}}, []int{-1, -1}),
+		Entry("when full, it starts over", 1,
+			[]map[string]string{{"a": "1"}, {"b": "2"}, {"a": "1"}}, []int{-1, -1, -1}),
 	)
 })
