@@ -120,7 +120,7 @@ func main() {
 	flag.DurationVar(&cacheSyncTimeout, "cache-sync-timeout", 5*time.Minute,
 		"Exit with an error naming the resource when the caches have not synced within this long after start "+
 			"(missing RBAC, unreachable API server), so the pod restarts visibly instead of idling.")
-	flag.IntVar(&gcPercent, "gc-percent", 50,
+	flag.IntVar(&gcPercent, "gc-percent", 30,
 		"Garbage collection target: the heap grows by this percentage between collections (GOGC, which wins when set).")
 	flag.StringVar(&memoryLimit, "memory-limit", os.Getenv("MEMORY_LIMIT"),
 		"The container's memory limit, such as 128Mi (default: $MEMORY_LIMIT, which config/manager sets from the Deployment's limit); "+
@@ -134,9 +134,10 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 
 	// The manager's live heap is small and its CPU mostly idle, so
-	// collecting more often than Go's default costs little and keeps the
-	// heap, and the RSS, lower (docs/benchmark.md). GOGC and GOMEMLIMIT in
-	// the environment win.
+	// collecting at 30% heap growth rather than Go's 100% costs little
+	// (garbage collection 15 -> 19% of the manager's CPU while 10,000
+	// credentials converge) and keeps the heap, and the RSS, lower
+	// (docs/benchmark.md). GOGC and GOMEMLIMIT in the environment win.
 	gc, err := chooseGC(os.LookupEnv, gcPercent, memoryLimit, memoryLimitRatio)
 	if err != nil {
 		setupLog.Error(err, "invalid memory flags")
