@@ -51,7 +51,9 @@ const (
 // New starts recording events to the API server with client and returns a
 // recorder for the reporting controller name. Events are logged to logger
 // at V(1), as controller-runtime's recorder logs them. The series timers
-// stop with ctx; writes already under way finish.
+// stop with ctx; events keep being recorded for the life of the process,
+// so the reconciles that finish during a graceful shutdown still record
+// theirs (controller-runtime stops its recorder after everything else).
 func New(ctx context.Context, client typedeventsv1.EventsV1Interface, scheme *runtime.Scheme, name string, logger logr.Logger) (recorder.EventRecorder, error) {
 	sink := NewSink(&events.EventSinkImpl{Interface: client}, clock.RealClock{}, logger)
 	// The broadcaster only hands the recorder's events to the watchers
@@ -71,17 +73,14 @@ func New(ctx context.Context, client typedeventsv1.EventsV1Interface, scheme *ru
 		stopSink()
 		return nil, err
 	}
-	go wait.UntilWithContext(ctx, sink.Refresh, refreshTime)
-	go wait.UntilWithContext(ctx, sink.Finish, finishTime)
-	go func() {
-		<-ctx.Done()
-		stopSink()
-		stopLogging()
-	}()
 	rec, ok := broadcaster.NewRecorder(scheme, name).(recorder.EventRecorder)
 	if !ok {
+		stopSink()
+		stopLogging()
 		return nil, errors.New("client-go's event recorder does not record annotated events")
 	}
+	go wait.UntilWithContext(ctx, sink.Refresh, refreshTime)
+	go wait.UntilWithContext(ctx, sink.Finish, finishTime)
 	return rec, nil
 }
 
