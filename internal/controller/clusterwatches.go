@@ -33,7 +33,7 @@ func (r *VantageCredentialReconciler) setupClusterKind(mgr ctrl.Manager, metaCac
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.ClusterVantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(clusterCredentialOfTarget),
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clusterCredentialsOfManagedSecret),
 			builder.WithPredicates(resourceVersionChanged[client.Object]())).
 		WatchesRawSource(source.Kind(metaCache, secretMetadata,
 			handler.TypedEnqueueRequestsFromMapFunc(r.clusterCredentialsUsingSecret),
@@ -65,18 +65,33 @@ func clusterCredentialOfTarget(_ context.Context, o client.Object) []reconcile.R
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
 }
 
-// clusterCredentialsUsingSecret maps a Secret in the operator's namespace
-// to the cluster credentials reading it, and a Secret the operator does not
-// manage, in any namespace, to those wanting its name for their target.
+// clusterCredentialsOfManagedSecret maps one of the operator's Secrets to
+// the cluster credential it is a target of and, in the operator's
+// namespace, to those reading it as their key (the metadata cache holds no
+// managed Secret).
+func (r *VantageCredentialReconciler) clusterCredentialsOfManagedSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	reqs := clusterCredentialOfTarget(ctx, o)
+	if o.GetNamespace() == r.ClusterCredentialNamespace {
+		reqs = append(reqs, r.clusterCredentialsIndexed(ctx, o.GetName(), sourceSecretIndex)...)
+	}
+	return reqs
+}
+
+// clusterCredentialsUsingSecret maps a Secret the operator does not manage
+// to the cluster credentials reading it (in the operator's namespace) and,
+// in any namespace, to those wanting its name for their target: by the
+// index, or by their own name, which the index leaves out.
 func (r *VantageCredentialReconciler) clusterCredentialsUsingSecret(ctx context.Context, s *metav1.PartialObjectMetadata) []reconcile.Request {
-	var indexes []string
+	indexes := []string{targetSecretIndex}
 	if s.Namespace == r.ClusterCredentialNamespace {
 		indexes = append(indexes, sourceSecretIndex)
 	}
-	if s.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
-		indexes = append(indexes, targetSecretIndex)
+	reqs := r.clusterCredentialsIndexed(ctx, s.Name, indexes...)
+	var own vantagev1alpha1.ClusterVantageCredential
+	if err := r.Get(ctx, types.NamespacedName{Name: s.Name}, &own, client.DisableReadYourWritesConsistency); err == nil && targetName(&own) == own.Name {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: own.Name}})
 	}
-	return r.clusterCredentialsIndexed(ctx, s.Name, indexes...)
+	return reqs
 }
 
 // clusterCredentialsUsingConfigMap maps a ConfigMap of the operator's

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
@@ -14,24 +16,22 @@ import (
 // Metrics are the operator's Prometheus metrics (DESIGN §5). Labels carry
 // names only, never a token or a secret.
 type Metrics struct {
-	expiry    *prometheus.GaugeVec
-	ready     *prometheus.GaugeVec
-	exchanges *prometheus.CounterVec
-	latency   prometheus.Histogram
-	checks    *prometheus.CounterVec
+	// credentials holds the per-credential gauges, the token's expiry and
+	// Ready (credentialgauges.go).
+	credentials *credentialGauges
+	exchanges   *prometheus.CounterVec
+	latency     prometheus.Histogram
+	checks      *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		expiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "vantage_credential_token_expiry_timestamp_seconds",
-			Help: "Unix time at which the token in the credential's target Secret expires.",
-		}, []string{"namespace", "name"}),
-		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "vantage_credential_ready",
-			Help: "1 when the credential's Ready condition is True, else 0.",
-		}, []string{"namespace", "name"}),
+		credentials: newCredentialGauges(
+			"vantage_credential_token_expiry_timestamp_seconds",
+			"Unix time at which the token in the credential's target Secret expires.",
+			"vantage_credential_ready",
+			"1 when the credential's Ready condition is True, else 0."),
 		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vantage_credential_token_exchanges_total",
 			Help: "Token requests by result: success, transient (retried with backoff) or terminal (stalled until an input changes).",
@@ -46,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Checks of API keys with the Vantage API by result: success, unverified (the API has no auth/test endpoint), transient (retried with backoff) or terminal (stalled until the key changes).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.expiry, m.ready, m.exchanges, m.latency, m.checks)
+	reg.MustRegister(m.credentials, m.exchanges, m.latency, m.checks)
 	return m
 }
 
@@ -78,19 +78,14 @@ func (m *Metrics) checked(err error) {
 }
 
 func (m *Metrics) observe(cred credential, st *vantagev1alpha1.VantageCredentialStatus) {
+	var s credentialSample
 	if st.ExpiresAt != nil {
-		m.expiry.WithLabelValues(cred.GetNamespace(), cred.GetName()).Set(float64(st.ExpiresAt.Unix()))
-	} else {
-		m.expiry.DeleteLabelValues(cred.GetNamespace(), cred.GetName())
+		s.expiry, s.hasExpiry = st.ExpiresAt.Unix(), true
 	}
-	ready := 0.0
-	if meta.IsStatusConditionPresentAndEqual(st.Conditions, vantagev1alpha1.ConditionReady, metav1.ConditionTrue) {
-		ready = 1
-	}
-	m.ready.WithLabelValues(cred.GetNamespace(), cred.GetName()).Set(ready)
+	s.ready = meta.IsStatusConditionPresentAndEqual(st.Conditions, vantagev1alpha1.ConditionReady, metav1.ConditionTrue)
+	m.credentials.set(client.ObjectKeyFromObject(cred), s)
 }
 
 func (m *Metrics) forget(namespace, name string) {
-	m.expiry.DeleteLabelValues(namespace, name)
-	m.ready.DeleteLabelValues(namespace, name)
+	m.credentials.delete(types.NamespacedName{Namespace: namespace, Name: name})
 }

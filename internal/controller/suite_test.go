@@ -32,6 +32,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/eventrecorder"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/refresh"
@@ -242,11 +243,15 @@ var _ = BeforeSuite(func() {
 	policy.BackoffBase = time.Second
 	mgrMetrics = prometheus.NewRegistry()
 	liveReads = &countingReader{Reader: mgr.GetAPIReader(), counts: map[types.NamespacedName]int{}}
+	// The recorder cmd/main.go uses, so the event tests cover it.
+	events, err := eventrecorder.NewForConfig(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(),
+		"vantage-credential-operator", logf.Log.WithName("events"))
+	Expect(err).NotTo(HaveOccurred())
 	r := &VantageCredentialReconciler{
 		Client:    awayClient{Client: mgr.GetClient(), away: apiAway},
 		APIReader: liveReads,
 		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("vantage-credential-operator"),
+		Recorder:  events,
 		Exchanger: limitedExchanger{
 			normal: oauth.NewClient(oauth.Options{Timeout: 5 * time.Second}),
 			// One request every 2 s: a second one at once is held back.

@@ -36,7 +36,7 @@ const (
 //     requests), never on their own status writes;
 //   - the operator's target Secrets, from the manager's cache, which holds
 //     only Secrets carrying the managed-by label;
-//   - the metadata of all Secrets, from a cache of its own (the manager's
+//   - the metadata of all other Secrets, from a cache of its own (the manager's
 //     cache filters Secrets by label, and would filter these too), so a
 //     source or CA bundle Secret's change, or the removal of a Secret that
 //     blocked a target name, acts at once without caching anyone's data;
@@ -52,6 +52,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		Mapper:            mgr.GetRESTMapper(),
 		DefaultTransform:  secretMetadataTransform,
 		DefaultNamespaces: r.Scope.cacheNamespaces(),
+		ByObject:          unmanagedSecretsOnly(),
 	}
 	if r.CacheSync != nil {
 		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
@@ -60,7 +61,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	if err != nil {
 		return err
 	}
-	if err := mgr.Add(metaCache); err != nil {
+	if err := mgr.Add(everyReplica{metaCache}); err != nil {
 		return err
 	}
 	r.metadata = metaCache
@@ -111,7 +112,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(credentialOfTarget),
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfManagedSecret),
 			builder.WithPredicates(resourceVersionChanged[client.Object]())).
 		WatchesRawSource(source.Kind(metaCache, secretMetadata,
 			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingSecret),
@@ -146,7 +147,7 @@ func indexCredentials(ctx context.Context, indexer client.FieldIndexer, kind cli
 		return err
 	}
 	return indexer.IndexField(ctx, kind, targetSecretIndex, func(o client.Object) []string {
-		return []string{targetName(o.(credential))}
+		return targetIndexValues(o.(credential))
 	})
 }
 
@@ -155,6 +156,15 @@ func indexCredentials(ctx context.Context, indexer client.FieldIndexer, kind cli
 func (r *VantageCredentialReconciler) handlesClusterKind() bool {
 	return len(r.Scope.Namespaces) == 0
 }
+
+// everyReplica runs a cache on every replica, leader or not, as the
+// manager's own cache runs: a follower must sync it to be ready to take
+// over. cache.New returns a cache that says so only when it has neither
+// ByObject nor DefaultNamespaces; the others would start with the
+// controllers, on the leader alone.
+type everyReplica struct{ cache.Cache }
+
+func (everyReplica) NeedLeaderElection() bool { return false }
 
 // trackInformers registers every informer the watches below use, so the
 // manager is ready only once all have synced. A follower under leader
@@ -187,7 +197,11 @@ func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context
 	if s.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
 		indexes = append(indexes, targetSecretIndex)
 	}
-	return r.credentialsIndexed(ctx, s, indexes...)
+	reqs := r.credentialsIndexed(ctx, s, indexes...)
+	if len(indexes) > 1 {
+		reqs = append(reqs, r.credentialTargetingOwnName(ctx, s)...)
+	}
+	return reqs
 }
 
 // credentialsUsingConfigMap maps a ConfigMap to the credentials taking
@@ -252,7 +266,7 @@ func secretMetadataTransform(obj any) (any, error) {
 		return slim, nil
 	}
 	if v, ok := m.Labels[vantagev1alpha1.ManagedByLabel]; ok {
-		slim.Labels = map[string]string{vantagev1alpha1.ManagedByLabel: v}
+		slim.Labels = metadataLabels(v)
 	}
 	return slim, nil
 }
@@ -270,12 +284,15 @@ func ManagerOptions(o *ctrl.Options, scope Scope) {
 		o.Cache.ByObject = map[client.Object]cache.ByObject{}
 	}
 	o.Cache.ByObject[&corev1.Secret{}] = cache.ByObject{
-		Label: labels.SelectorFromSet(labels.Set{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}),
+		Label:     labels.SelectorFromSet(labels.Set{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}),
+		Transform: slimSecret,
 	}
+	credentials := cache.ByObject{Transform: slimCredential}
 	if scope.Selector != nil && !scope.Selector.Empty() {
-		o.Cache.ByObject[&vantagev1alpha1.VantageCredential{}] = cache.ByObject{Label: scope.Selector}
-		o.Cache.ByObject[&vantagev1alpha1.ClusterVantageCredential{}] = cache.ByObject{Label: scope.Selector}
+		credentials.Label = scope.Selector
 	}
+	o.Cache.ByObject[&vantagev1alpha1.VantageCredential{}] = credentials
+	o.Cache.ByObject[&vantagev1alpha1.ClusterVantageCredential{}] = credentials
 	if o.Client.Cache == nil {
 		o.Client.Cache = &client.CacheOptions{}
 	}
