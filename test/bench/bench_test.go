@@ -107,17 +107,20 @@ type writeCounter struct {
 	readyAt              map[string]time.Time
 }
 
-func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
+// startPlane starts a control plane with the CRDs installed, stopped when
+// the test ends, and a client for it with the limits a benchmark needs.
+func startPlane(t *testing.T) (root, dir string, cp *utils.ControlPlane, cl client.WithWatch) {
 	root, err := utils.ProjectDir()
 	must(t, err)
-	dir := t.TempDir()
-	cp, err := utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
+	dir = t.TempDir()
+	cp, err = utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
 	must(t, err)
-	defer func() { _ = cp.Stop() }()
+	t.Cleanup(func() { _ = cp.Stop() })
 	if out, err := cp.Kubectl(nil, "apply", "--server-side", "-k", filepath.Join(root, "config/crd")); err != nil {
 		t.Fatal(out, err)
 	}
-	if out, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions"); err != nil {
+	if out, err := cp.Kubectl(nil, "wait", "--for=condition=Established",
+		"crd/vantagecredentials.vantage.omnivector.solutions", "crd/clustervantagecredentials.vantage.omnivector.solutions"); err != nil {
 		t.Fatal(out, err)
 	}
 	scheme := runtime.NewScheme()
@@ -125,8 +128,13 @@ func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
 	must(t, vantagev1alpha1.AddToScheme(scheme))
 	cfg := *cp.Config
 	cfg.QPS, cfg.Burst = 1000, 2000
-	cl, err := client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
+	cl, err = client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
 	must(t, err)
+	return root, dir, cp, cl
+}
+
+func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
+	root, dir, cp, cl := startPlane(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))

@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -33,25 +30,7 @@ import (
 func TestFanout(t *testing.T) {
 	log.SetLogger(logr.Discard())
 	n := envInt("BENCH_NAMESPACES", 1000)
-	root, err := utils.ProjectDir()
-	must(t, err)
-	dir := t.TempDir()
-	cp, err := utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
-	must(t, err)
-	defer func() { _ = cp.Stop() }()
-	if out, err := cp.Kubectl(nil, "apply", "--server-side", "-k", filepath.Join(root, "config/crd")); err != nil {
-		t.Fatal(out, err)
-	}
-	if out, err := cp.Kubectl(nil, "wait", "--for=condition=Established", "crd/clustervantagecredentials.vantage.omnivector.solutions"); err != nil {
-		t.Fatal(out, err)
-	}
-	scheme := runtime.NewScheme()
-	must(t, clientgoscheme.AddToScheme(scheme))
-	must(t, vantagev1alpha1.AddToScheme(scheme))
-	cfg := *cp.Config
-	cfg.QPS, cfg.Burst = 1000, 2000
-	cl, err := client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
-	must(t, err)
+	root, dir, cp, cl := startPlane(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
