@@ -91,23 +91,21 @@ func (c clusterCredentials) sourceNamespace(cred credential) (string, *problem) 
 // targets lists the namespaces spec.target selects, skipping those being
 // deleted, and the targets this credential controls in any other.
 func (c clusterCredentials) targets(ctx context.Context, cred credential) ([]string, []*corev1.Secret, *problem, error) {
-	target := cred.GetSpec().Target
-	if target == nil {
-		target = &vantagev1alpha1.TargetSpec{}
-	}
-	selector, err := metav1.LabelSelectorAsSelector(target.NamespaceSelector)
-	if err != nil {
-		// The CRD refuses what it can; this catches the rest.
-		return nil, nil, &problem{ReasonInvalidNamespaceSelector, fmt.Sprintf("spec.target.namespaceSelector: %s", err), true}, nil
-	}
 	all := &metav1.PartialObjectMetadataList{}
 	all.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
 	if err := c.r.metadata.List(ctx, all); err != nil {
 		return nil, nil, nil, fmt.Errorf("listing namespaces: %w", err)
 	}
 	var namespaces []string
-	for _, ns := range all.Items {
-		if selects(target, selector, &ns) && c.r.Scope.allows(ns.Name) {
+	for i := range all.Items {
+		ns := &all.Items[i]
+		picked, err := picks(cred.GetSpec().Target, ns)
+		if err != nil {
+			// The CRD refuses what it can; this catches the rest.
+			return nil, nil, &problem{ReasonInvalidNamespaceSelector, fmt.Sprintf("spec.target.namespaceSelector: %s", err), true}, nil
+		}
+		// Namespaces being deleted are skipped: their targets go.
+		if picked && ns.DeletionTimestamp == nil && c.r.Scope.allows(ns.Name) {
 			namespaces = append(namespaces, ns.Name)
 		}
 	}
@@ -131,13 +129,17 @@ func (c clusterCredentials) targets(ctx context.Context, cred credential) ([]str
 	return namespaces, stale, nil, nil
 }
 
-// selects says whether target picks ns: listed by name or matching the
-// selector, and not being deleted.
-func selects(target *vantagev1alpha1.TargetSpec, selector labels.Selector, ns metav1.Object) bool {
-	if ns.GetDeletionTimestamp() != nil {
-		return false
+// picks says whether target names ns or its selector matches ns's labels;
+// an error says the selector does not parse.
+func picks(target *vantagev1alpha1.TargetSpec, ns metav1.Object) (bool, error) {
+	if target == nil {
+		return false, nil
 	}
-	return slices.Contains(target.Namespaces, ns.GetName()) || selector.Matches(labels.Set(ns.GetLabels()))
+	selector, err := metav1.LabelSelectorAsSelector(target.NamespaceSelector)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(target.Namespaces, ns.GetName()) || selector.Matches(labels.Set(ns.GetLabels())), nil
 }
 
 // setTargetStatus counts the namespaces holding the token and lists those

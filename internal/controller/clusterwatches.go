@@ -3,11 +3,9 @@ package controller
 import (
 	"context"
 	"maps"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -55,24 +53,14 @@ func namespaceMetadata() *metav1.PartialObjectMetadata {
 	return ns
 }
 
-// clusterCredentialOfTarget maps a target Secret to its
-// ClusterVantageCredential by label.
-func clusterCredentialOfTarget(_ context.Context, o client.Object) []reconcile.Request {
-	name := o.GetLabels()[vantagev1alpha1.ClusterCredentialLabel]
-	if name == "" || o.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-}
-
 // clusterCredentialsOfManagedSecret maps one of the operator's Secrets to
 // the cluster credential it is a target of and, in the operator's
 // namespace, to those reading it as their key (the metadata cache holds no
 // managed Secret).
 func (r *VantageCredentialReconciler) clusterCredentialsOfManagedSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	reqs := clusterCredentialOfTarget(ctx, o)
+	reqs := credentialOfTarget(clusterKind, o)
 	if o.GetNamespace() == r.ClusterCredentialNamespace {
-		reqs = append(reqs, r.clusterCredentialsIndexed(ctx, o.GetName(), sourceSecretIndex)...)
+		reqs = append(reqs, r.credentialsIndexed(ctx, &vantagev1alpha1.ClusterVantageCredentialList{}, "", o.GetName(), sourceSecretIndex)...)
 	}
 	return reqs
 }
@@ -86,12 +74,8 @@ func (r *VantageCredentialReconciler) clusterCredentialsUsingSecret(ctx context.
 	if s.Namespace == r.ClusterCredentialNamespace {
 		indexes = append(indexes, sourceSecretIndex)
 	}
-	reqs := r.clusterCredentialsIndexed(ctx, s.Name, indexes...)
-	var own vantagev1alpha1.ClusterVantageCredential
-	if err := r.Get(ctx, types.NamespacedName{Name: s.Name}, &own, client.DisableReadYourWritesConsistency); err == nil && targetName(&own) == own.Name {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: own.Name}})
-	}
-	return reqs
+	reqs := r.credentialsIndexed(ctx, &vantagev1alpha1.ClusterVantageCredentialList{}, "", s.Name, indexes...)
+	return append(reqs, r.credentialTargetingOwnName(ctx, types.NamespacedName{Name: s.Name}, &vantagev1alpha1.ClusterVantageCredential{})...)
 }
 
 // clusterCredentialsUsingConfigMap maps a ConfigMap of the operator's
@@ -100,22 +84,7 @@ func (r *VantageCredentialReconciler) clusterCredentialsUsingConfigMap(ctx conte
 	if cm.Namespace != r.ClusterCredentialNamespace {
 		return nil
 	}
-	return r.clusterCredentialsIndexed(ctx, cm.Name, caConfigMapIndex)
-}
-
-func (r *VantageCredentialReconciler) clusterCredentialsIndexed(ctx context.Context, name string, indexes ...string) []reconcile.Request {
-	var reqs []reconcile.Request
-	for _, index := range indexes {
-		var list vantagev1alpha1.ClusterVantageCredentialList
-		if err := r.List(ctx, &list, client.MatchingFields{index: name}, client.DisableReadYourWritesConsistency); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing cluster credentials", "index", index, "name", name)
-			continue
-		}
-		for _, c := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
-		}
-	}
-	return reqs
+	return r.credentialsIndexed(ctx, &vantagev1alpha1.ClusterVantageCredentialList{}, "", cm.Name, caConfigMapIndex)
 }
 
 // clusterCredentialsSelecting maps a namespace to the cluster credentials
@@ -130,16 +99,8 @@ func (r *VantageCredentialReconciler) clusterCredentialsSelecting(ctx context.Co
 	}
 	var reqs []reconcile.Request
 	for i := range list.Items {
-		target := list.Items[i].Spec.Target
-		if target == nil {
-			continue
-		}
-		selector, err := metav1.LabelSelectorAsSelector(target.NamespaceSelector)
-		if err != nil {
-			continue
-		}
 		// A namespace being deleted still maps: its target goes.
-		if selector.Matches(labels.Set(ns.Labels)) || slices.Contains(target.Namespaces, ns.Name) {
+		if picks, err := picks(list.Items[i].Spec.Target, ns); err == nil && picks {
 			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}})
 		}
 	}

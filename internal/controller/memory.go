@@ -299,20 +299,18 @@ func targetIndexValues(cred credential) []string {
 	return nil
 }
 
-// credentialTargetingOwnName is the credential of o's name and namespace,
-// when it exists and writes a Secret of its own name: what the target
-// index leaves out.
-func (r *VantageCredentialReconciler) credentialTargetingOwnName(ctx context.Context, o client.Object) []reconcile.Request {
-	key := types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
-	var cred vantagev1alpha1.VantageCredential
+// credentialTargetingOwnName is the credential at key, read into cred (of
+// either kind), when it exists and writes a Secret of its own name: what
+// the target index leaves out.
+func (r *VantageCredentialReconciler) credentialTargetingOwnName(ctx context.Context, key types.NamespacedName, cred credential) []reconcile.Request {
 	// As for the index: no waiting for the cache to see our own writes.
-	if err := r.Get(ctx, key, &cred, client.DisableReadYourWritesConsistency); err != nil {
+	if err := r.Get(ctx, key, cred, client.DisableReadYourWritesConsistency); err != nil {
 		if !apierrors.IsNotFound(err) {
 			ctrl.LoggerFrom(ctx).Error(err, "reading credential", "name", key.Name)
 		}
 		return nil
 	}
-	if targetName(&cred) != key.Name {
+	if targetName(cred) != key.Name {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: key}}
@@ -338,5 +336,6 @@ func unmanagedSecretsOnly() map[client.Object]cache.ByObject {
 // credential and to any credential reading it as a source, which the
 // metadata cache, holding no managed Secret, no longer reports.
 func (r *VantageCredentialReconciler) credentialsOfManagedSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	return append(credentialOfTarget(ctx, o), r.credentialsIndexed(ctx, o, sourceSecretIndex)...)
+	return append(credentialOfTarget(namespacedKind, o),
+		r.credentialsIndexed(ctx, &vantagev1alpha1.VantageCredentialList{}, o.GetNamespace(), o.GetName(), sourceSecretIndex)...)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -178,15 +180,22 @@ func trackInformers(t *cachesync.Tracker, mgrCache, metaCache cache.Informers, s
 	t.Add("configmaps (metadata)", corev1.Resource("configmaps"), metaCache, configMapMetadata)
 }
 
-// credentialOfTarget maps one of the operator's Secrets to its credential
-// by label, which works for every creation policy (Merge and Orphan set no
-// owner reference).
-func credentialOfTarget(_ context.Context, o client.Object) []reconcile.Request {
-	name := o.GetLabels()[vantagev1alpha1.CredentialLabel]
-	if name == "" || o.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
+// credentialOfTarget maps one of the operator's Secrets to the credential
+// of kind its labels name, which works for every creation policy (Merge
+// and Orphan set no owner reference).
+func credentialOfTarget(kind string, o client.Object) []reconcile.Request {
+	if o.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	owner, name := managerOf(o.GetLabels())
+	if owner != kind || name == "" {
+		return nil
+	}
+	key := types.NamespacedName{Name: name}
+	if kind == namespacedKind {
+		key.Namespace = o.GetNamespace()
+	}
+	return []reconcile.Request{{NamespacedName: key}}
 }
 
 // credentialsUsingSecret maps any Secret to the credentials reading it as
@@ -197,9 +206,9 @@ func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context
 	if s.GetLabels()[vantagev1alpha1.ManagedByLabel] != vantagev1alpha1.ManagedByValue {
 		indexes = append(indexes, targetSecretIndex)
 	}
-	reqs := r.credentialsIndexed(ctx, s, indexes...)
+	reqs := r.credentialsIndexed(ctx, &vantagev1alpha1.VantageCredentialList{}, s.Namespace, s.Name, indexes...)
 	if len(indexes) > 1 {
-		reqs = append(reqs, r.credentialTargetingOwnName(ctx, s)...)
+		reqs = append(reqs, r.credentialTargetingOwnName(ctx, client.ObjectKeyFromObject(s), &vantagev1alpha1.VantageCredential{})...)
 	}
 	return reqs
 }
@@ -207,25 +216,25 @@ func (r *VantageCredentialReconciler) credentialsUsingSecret(ctx context.Context
 // credentialsUsingConfigMap maps a ConfigMap to the credentials taking
 // their CA bundle from it.
 func (r *VantageCredentialReconciler) credentialsUsingConfigMap(ctx context.Context, cm *metav1.PartialObjectMetadata) []reconcile.Request {
-	return r.credentialsIndexed(ctx, cm, caConfigMapIndex)
+	return r.credentialsIndexed(ctx, &vantagev1alpha1.VantageCredentialList{}, cm.Namespace, cm.Name, caConfigMapIndex)
 }
 
-// credentialsIndexed lists the credentials of o's namespace whose indexes
-// hold o's name.
-func (r *VantageCredentialReconciler) credentialsIndexed(ctx context.Context, o client.Object, indexes ...string) []reconcile.Request {
+// credentialsIndexed lists the credentials of list's kind in namespace
+// ("" for the cluster kind, or all) whose indexes hold name.
+func (r *VantageCredentialReconciler) credentialsIndexed(ctx context.Context, list client.ObjectList, namespace, name string, indexes ...string) []reconcile.Request {
 	var reqs []reconcile.Request
 	for _, index := range indexes {
-		var list vantagev1alpha1.VantageCredentialList
 		// Event handlers must not block on the cache catching up with our
 		// own writes; the index is all they need.
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()},
+		if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{index: name},
 			client.DisableReadYourWritesConsistency); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing credentials", "index", index, "name", o.GetName())
+			ctrl.LoggerFrom(ctx).Error(err, "listing credentials", "index", index, "name", name)
 			continue
 		}
-		for _, c := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
-		}
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o.(client.Object))})
+			return nil
+		})
 	}
 	return reqs
 }
