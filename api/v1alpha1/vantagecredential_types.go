@@ -75,6 +75,13 @@ const (
 	// token and the Secret were made from (key, scopes, URLs, template), so a
 	// change of any of them causes a new exchange.
 	InputsHashAnnotation = "vantage.omnivector.solutions/inputs-hash"
+	// RestartedForAnnotation on a workload and its pod template names what
+	// spec.rolloutRestart last restarted it for (a hash), so the same
+	// change never restarts it twice.
+	RestartedForAnnotation = "vantage.omnivector.solutions/restarted-for"
+	// RestartedAtAnnotation on a workload and its pod template holds when
+	// spec.rolloutRestart last restarted it (RFC 3339), for minInterval.
+	RestartedAtAnnotation = "vantage.omnivector.solutions/restarted-at"
 )
 
 // Condition types, following kstatus.
@@ -89,6 +96,10 @@ const (
 	// ConditionTLSVerified is False while spec.tls.insecureSkipVerify turns
 	// off verification of the token server's certificate; absent otherwise.
 	ConditionTLSVerified = "TLSVerified"
+	// ConditionRolloutRestart says whether the workloads of
+	// spec.rolloutRestart hold the current token; absent without it. It
+	// never turns Ready False: the token itself is fine.
+	ConditionRolloutRestart = "RolloutRestart"
 )
 
 // CABundleKind is the kind of object holding a CA bundle.
@@ -249,6 +260,81 @@ type TargetSpec struct {
 	Namespaces []string `json:"namespaces,omitempty"`
 }
 
+// WorkloadKind is a kind of apps/v1 workload spec.rolloutRestart can restart.
+// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet
+type WorkloadKind string
+
+// Workload kinds.
+const (
+	WorkloadDeployment  WorkloadKind = "Deployment"
+	WorkloadStatefulSet WorkloadKind = "StatefulSet"
+	WorkloadDaemonSet   WorkloadKind = "DaemonSet"
+)
+
+// RolloutRestartTrigger says which changes restart the workloads.
+// +kubebuilder:validation:Enum=TokenChange;SourceChange
+type RolloutRestartTrigger string
+
+const (
+	// RolloutRestartOnTokenChange restarts for every new token (or API
+	// key) written to the target Secret.
+	RolloutRestartOnTokenChange RolloutRestartTrigger = "TokenChange"
+	// RolloutRestartOnSourceChange restarts only when what the token is
+	// made from changed: the key in its Secret, or the spec.
+	RolloutRestartOnSourceChange RolloutRestartTrigger = "SourceChange"
+)
+
+// RolloutRestartTarget names one workload in the target Secret's namespace.
+type RolloutRestartTarget struct {
+	// kind is Deployment, StatefulSet or DaemonSet.
+	// +required
+	Kind WorkloadKind `json:"kind"`
+
+	// name of the workload.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// RolloutRestartSpec restarts the workloads that read the token through
+// environment variables, which keep the token their pods started with.
+// +kubebuilder:validation:XValidation:rule="has(self.targets) || has(self.selector)",message="rolloutRestart needs targets or a selector (or both): they name the workloads to restart"
+type RolloutRestartSpec struct {
+	// targets are workloads in the target Secret's namespace, by kind and
+	// name.
+	// +optional
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Targets []RolloutRestartTarget `json:"targets,omitempty"`
+
+	// selector picks the Deployments, StatefulSets and DaemonSets in the
+	// target Secret's namespace whose own labels match it.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="rolloutRestart.selector must not be empty: an empty selector would restart every workload in the namespace"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="rolloutRestart.selector: a matchExpressions operator must be In, NotIn, Exists or DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",message="rolloutRestart.selector: In and NotIn need values, Exists and DoesNotExist take none"
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+
+	// on says what restarts the workloads: TokenChange (every new token,
+	// the default) or SourceChange (only a new key or a changed spec).
+	// +optional
+	// +kubebuilder:default=TokenChange
+	On *RolloutRestartTrigger `json:"on,omitempty"`
+
+	// minInterval is the least time between two restarts of one workload;
+	// changes within it are coalesced into one restart at its end, for
+	// the newest token. Default 0s: every change restarts at once.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	MinInterval *metav1.Duration `json:"minInterval,omitempty"`
+}
+
 // VantageCredentialSpec defines the desired state of VantageCredential.
 // +kubebuilder:validation:XValidation:rule="!(has(self.scopeDelimiter) && self.scopeDelimiter == 'Comma' && has(self.scopes) && self.scopes.exists(s, s.contains(',')))",message="with scopeDelimiter Comma no scope may contain a comma: the token server could not tell the scopes apart"
 // +kubebuilder:validation:XValidation:rule="!(has(self.tokenURL) && has(self.issuerURL))",message="set tokenURL or issuerURL, not both: issuerURL discovers the token endpoint"
@@ -386,6 +472,12 @@ type VantageCredentialSpec struct {
 	// an API key, the Vantage API's).
 	// +optional
 	TLS *TLSConfig `json:"tls,omitempty"`
+
+	// rolloutRestart restarts the workloads that read the token through
+	// environment variables (envFrom, secretKeyRef) when it changes. It
+	// needs the operator to run with --enable-rollout-restart.
+	// +optional
+	RolloutRestart *RolloutRestartSpec `json:"rolloutRestart,omitempty"`
 }
 
 // VantageCredentialStatus defines the observed state of VantageCredential.
@@ -456,6 +548,11 @@ type VantageCredentialStatus struct {
 	// or the key's, or the one the issuer's discovery document named.
 	// +optional
 	TokenURL string `json:"tokenURL,omitempty"`
+
+	// lastRolloutRestartTime is when spec.rolloutRestart last restarted a
+	// workload.
+	// +optional
+	LastRolloutRestartTime *metav1.Time `json:"lastRolloutRestartTime,omitempty"`
 
 	// lastHandledRefreshRequest is the last value of the
 	// vantage.omnivector.solutions/refresh-requested-at annotation acted on.
