@@ -72,6 +72,7 @@ func main() {
 		gcPercent                           int
 		memoryLimit                         string
 		memoryLimitRatio                    float64
+		enableRolloutRestart                bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -93,6 +94,8 @@ func main() {
 		"Comma-separated namespaces to watch; the caches hold nothing from others (empty: all namespaces).")
 	flag.StringVar(&clusterCredentialNamespace, "cluster-credential-namespace", os.Getenv("POD_NAMESPACE"),
 		"Namespace holding the key Secrets of ClusterVantageCredentials (default: the manager's own, from POD_NAMESPACE); required out of cluster for that kind.")
+	flag.BoolVar(&enableRolloutRestart, "enable-rollout-restart", false,
+		"Let spec.rolloutRestart restart Deployments, StatefulSets and DaemonSets; needs get, list, watch and patch on them (config/rollout-restart).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS, with authentication and authorization. Use --metrics-secure=false to use HTTP instead.")
 	flag.StringVar(&metricsCertPath, "metrics-cert-path", "", "The directory that contains the metrics server certificate.")
@@ -265,6 +268,7 @@ func main() {
 		Scope:     scope,
 
 		ClusterCredentialNamespace: clusterCredentialNamespace,
+		EnableRolloutRestart:       enableRolloutRestart,
 	}
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}); err != nil {
 		setupLog.Error(err, "unable to create controller", "controller", "VantageCredential")

@@ -28,7 +28,7 @@ import (
 // gets or loses its target at once.
 func (r *VantageCredentialReconciler) setupClusterKind(mgr ctrl.Manager, metaCache cache.Cache, opts controller.Options,
 	secretMetadata, configMapMetadata *metav1.PartialObjectMetadata) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.ClusterVantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clusterCredentialsOfManagedSecret),
@@ -43,8 +43,13 @@ func (r *VantageCredentialReconciler) setupClusterKind(mgr ctrl.Manager, metaCac
 			handler.TypedEnqueueRequestsFromMapFunc(r.clusterCredentialsSelecting),
 			namespaceMatchChanged())).
 		WithOptions(opts).
-		Named("clustervantagecredential").
-		Complete(clusterCredentials{r})
+		Named("clustervantagecredential")
+	if r.EnableRolloutRestart {
+		for _, src := range workloadSources(metaCache, r.clusterCredentialsRestarting) {
+			b = b.WatchesRawSource(src)
+		}
+	}
+	return b.Complete(clusterCredentials{r})
 }
 
 func namespaceMetadata() *metav1.PartialObjectMetadata {

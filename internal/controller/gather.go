@@ -60,6 +60,9 @@ type currentToken struct {
 	// expiresAt is zero for an API key that never expires.
 	expiresAt  time.Time
 	inputsHash string
+	// dataHash is the hash of the data written (DataHashAnnotation): it
+	// tells two tokens apart, even two issued in one second.
+	dataHash string
 	// source says where expiresAt came from; LifetimeDefault means the
 	// token server gave no expiry, so it is issuedAt plus the operator's
 	// default lifetime.
@@ -305,7 +308,8 @@ func tokenIn(cred credential, target *corev1.Secret) *currentToken {
 	if a[vantagev1alpha1.DataHashAnnotation] != targetsecret.Hash(target.Data, keys) {
 		return nil
 	}
-	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation], source: source}
+	return &currentToken{issuedAt: issued, expiresAt: expires, inputsHash: a[vantagev1alpha1.InputsHashAnnotation],
+		dataHash: a[vantagev1alpha1.DataHashAnnotation], source: source}
 }
 
 // organizationIn tells whether the default layout written included

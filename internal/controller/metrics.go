@@ -11,6 +11,7 @@ import (
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/rollout"
 )
 
 // Metrics are the operator's Prometheus metrics (DESIGN §5). Labels carry
@@ -22,6 +23,7 @@ type Metrics struct {
 	exchanges   *prometheus.CounterVec
 	latency     prometheus.Histogram
 	checks      *prometheus.CounterVec
+	restarts    *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -45,8 +47,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "vantage_credential_api_key_checks_total",
 			Help: "Checks of API keys with the Vantage API by result: success, unverified (the API has no auth/test endpoint), transient (retried with backoff) or terminal (stalled until the key changes).",
 		}, []string{"result"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vantage_credential_rollout_restarts_total",
+			Help: "Workloads restarted by spec.rolloutRestart: namespace is the workload's, name the credential's, kind and target the workload's kind and name.",
+		}, []string{"namespace", "name", "kind", "target"}),
 	}
-	reg.MustRegister(m.credentials, m.exchanges, m.latency, m.checks)
+	reg.MustRegister(m.credentials, m.exchanges, m.latency, m.checks, m.restarts)
 	return m
 }
 
@@ -84,6 +90,11 @@ func (m *Metrics) observe(cred credential, st *vantagev1alpha1.VantageCredential
 	}
 	s.ready = meta.IsStatusConditionPresentAndEqual(st.Conditions, vantagev1alpha1.ConditionReady, metav1.ConditionTrue)
 	m.credentials.set(client.ObjectKeyFromObject(cred), s)
+}
+
+// restarted counts a workload restarted by cred's spec.rolloutRestart.
+func (m *Metrics) restarted(cred credential, w rollout.Workload) {
+	m.restarts.WithLabelValues(w.Namespace, cred.GetName(), w.Kind, w.Name).Inc()
 }
 
 func (m *Metrics) forget(namespace, name string) {

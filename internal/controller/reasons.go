@@ -94,6 +94,10 @@ const (
 	// the operator knows no namespace to read its key from.
 	ReasonNoCredentialNamespace = "NoCredentialNamespace"
 
+	// reasonRolloutRestarted is the event reason for a workload restarted
+	// by spec.rolloutRestart; the condition's reasons are package rollout's.
+	reasonRolloutRestarted = "RolloutRestarted"
+
 	// ReasonIssued and ReasonRefreshed are event reasons for a new token.
 	ReasonIssued    = "Issued"
 	ReasonRefreshed = "Refreshed"

@@ -130,7 +130,7 @@ var _ = Describe("sharding and scoped managers", Ordered, func() {
 // startShard starts a manager of its own on the suite's control plane,
 // with the given --watch-label-selector and --watch-namespaces, until ctx
 // ends, and returns its metrics registry.
-func startShard(ctx context.Context, selector, namespaces string) *prometheus.Registry {
+func startShard(ctx context.Context, selector, namespaces string, mutate ...func(*VantageCredentialReconciler)) *prometheus.Registry {
 	GinkgoHelper()
 	scope, err := ParseScope(selector, namespaces)
 	Expect(err).NotTo(HaveOccurred())
@@ -154,6 +154,9 @@ func startShard(ctx context.Context, selector, namespaces string) *prometheus.Re
 		Scope:     scope,
 
 		ClusterCredentialNamespace: operatorNamespace,
+	}
+	for _, m := range mutate {
+		m(r)
 	}
 	// One process, several managers: the controller's name is taken.
 	Expect(r.SetupWithManager(ctx, mgr, controller.Options{SkipNameValidation: ptr.To(true)})).To(Succeed())

@@ -45,6 +45,9 @@ type result struct {
 	// writeErr is the API server's refusal of a target write when other
 	// targets took the token: the reconcile is retried for it.
 	writeErr error
+	// rollout is what spec.rolloutRestart found and did; nil leaves its
+	// condition as it was.
+	rollout *rolloutResult
 }
 
 // initialStatus is written before the first exchange, so tools never take
@@ -120,6 +123,7 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 
 	setConditions(&st, f, res)
 	setTLSCondition(&st, f)
+	setRolloutStatus(&st, f, res.rollout)
 	return st
 }
 

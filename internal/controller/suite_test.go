@@ -267,6 +267,7 @@ var _ = BeforeSuite(func() {
 		Scope:     suiteScope,
 
 		ClusterCredentialNamespace: operatorNamespace,
+		EnableRolloutRestart:       true,
 	}
 	Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
 

@@ -231,18 +231,19 @@ func renderToken(f *facts, tok *oauth.Token) (map[string][]byte, map[string]stri
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("rendering the target Secret: %w", err)
 	}
+	keys := targetsecret.Keys(f.inputs.templates, f.inputs.organization)
 	written := &currentToken{
 		issuedAt:   tok.IssuedAt.Truncate(time.Second),
 		expiresAt:  tok.Expiry.Truncate(time.Second),
 		inputsHash: f.inputs.hash,
+		dataHash:   targetsecret.Hash(data, keys),
 		source:     tok.LifetimeSource,
 	}
-	keys := targetsecret.Keys(f.inputs.templates, f.inputs.organization)
 	annotations := map[string]string{
 		vantagev1alpha1.IssuedAtAnnotation:     written.issuedAt.UTC().Format(time.RFC3339),
 		vantagev1alpha1.InputsHashAnnotation:   written.inputsHash,
 		vantagev1alpha1.ExpirySourceAnnotation: string(tok.LifetimeSource),
-		vantagev1alpha1.DataHashAnnotation:     targetsecret.Hash(data, keys),
+		vantagev1alpha1.DataHashAnnotation:     written.dataHash,
 	}
 	if !written.expiresAt.IsZero() {
 		annotations[vantagev1alpha1.ExpiresAtAnnotation] = written.expiresAt.UTC().Format(time.RFC3339)

@@ -63,6 +63,9 @@ type VantageCredentialReconciler struct {
 	// ClusterVantageCredentials. When Scope limits the namespaces, the
 	// cluster kind is not handled at all.
 	ClusterCredentialNamespace string
+	// EnableRolloutRestart lets spec.rolloutRestart patch workloads; it
+	// needs RBAC the default install does not give (config/rollout-restart).
+	EnableRolloutRestart bool
 }
 
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials,verbs=get;list;watch
@@ -159,6 +162,9 @@ func (r *VantageCredentialReconciler) reconcile(ctx context.Context, door frontD
 	if f.token != nil && res.failed == nil && f.problem == nil && !ptr.Deref(cred.GetSpec().Suspend, false) {
 		res.nextRefresh = refreshAt(f, r.Policy)
 	}
+	if res.rollout, err = r.rolloutRestart(ctx, f); err != nil {
+		return ctrl.Result{}, err
+	}
 
 	if err := settle(false); err != nil {
 		return ctrl.Result{}, err
@@ -172,6 +178,7 @@ func (r *VantageCredentialReconciler) reconcile(ctx context.Context, door frontD
 		return ctrl.Result{}, err
 	}
 	r.recordEvents(cred, prev, &st, f, res)
+	r.recordRestarts(cred, prev, f, res.rollout)
 	r.Metrics.observe(cred, &st)
 
 	// Targets that failed to take a token written to others are retried
@@ -322,6 +329,9 @@ func wakeAt(f *facts, res result, st *vantagev1alpha1.VantageCredentialStatus) t
 	earliest(res.decision.wakeAt)
 	earliest(expiryWake(f))
 	earliest(expiryWarningWake(f, timeOf(st.ExpiryWarningTime)))
+	if res.rollout != nil {
+		earliest(res.rollout.summary.WakeAt)
+	}
 	return at
 }
 

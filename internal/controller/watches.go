@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +61,9 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 	if r.CacheSync != nil {
 		metaOpts.DefaultWatchErrorHandler = r.CacheSync.WatchErrorHandler
 	}
+	if r.EnableRolloutRestart {
+		workloadCacheOptions(metaOpts.ByObject)
+	}
 	metaCache, err := cache.New(mgr.GetConfig(), metaOpts)
 	if err != nil {
 		return err
@@ -79,6 +84,12 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		if err := indexCredentials(ctx, indexer, kind); err != nil {
 			return err
 		}
+		if !r.EnableRolloutRestart {
+			continue
+		}
+		if err := indexRolloutRestart(ctx, indexer, kind); err != nil {
+			return err
+		}
 	}
 
 	secretMetadata := &metav1.PartialObjectMetadata{}
@@ -88,6 +99,11 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 
 	if r.CacheSync != nil {
 		trackInformers(r.CacheSync, mgr.GetCache(), metaCache, secretMetadata, configMapMetadata)
+		if r.EnableRolloutRestart {
+			for _, kind := range workloadKinds {
+				r.CacheSync.Add(strings.ToLower(kind)+"s (metadata)", appsv1.Resource(strings.ToLower(kind)+"s"), metaCache, workloadMetadata(kind))
+			}
+		}
 		if r.handlesClusterKind() {
 			r.CacheSync.Add("clustervantagecredentials", vantagev1alpha1.GroupVersion.WithResource("clustervantagecredentials").GroupResource(),
 				mgr.GetCache(), &vantagev1alpha1.ClusterVantageCredential{})
@@ -111,7 +127,7 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 			return err
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&vantagev1alpha1.VantageCredential{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfManagedSecret),
@@ -123,8 +139,13 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingConfigMap),
 			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
 		WithOptions(opts).
-		Named("vantagecredential").
-		Complete(r)
+		Named("vantagecredential")
+	if r.EnableRolloutRestart {
+		for _, src := range workloadSources(metaCache, r.credentialsRestarting) {
+			b = b.WatchesRawSource(src)
+		}
+	}
+	return b.Complete(r)
 }
 
 // indexCredentials registers the indexes on one kind of credential.
