@@ -141,7 +141,7 @@ docker-push: ## Push docker image with the manager.
 # The installer is rendered from config/default through a throwaway overlay
 # that only sets the image, so config/ itself never changes with IMG.
 .PHONY: build-installer
-build-installer: manifests generate ## Write dist/install.yaml: CRD, RBAC and Deployment with image IMG.
+build-installer: manifests generate ## Write dist/install.yaml (CRD, RBAC and Deployment with image IMG) and dist/install-rollout-restart.yaml (the same with config/rollout-restart).
 	@mkdir -p dist/installer
 	@printf '%s\n' \
 		'apiVersion: kustomize.config.k8s.io/v1beta1' \
@@ -155,7 +155,9 @@ build-installer: manifests generate ## Write dist/install.yaml: CRD, RBAC and De
 		'      path: /spec/template/spec/containers/0/image' \
 		'      value: $(IMG)' > dist/installer/kustomization.yaml
 	@"$(KUBECTL_CMD)" kustomize dist/installer > dist/install.yaml
-	@echo "wrote dist/install.yaml (image $(IMG))"
+	@printf '%s\n' 'components:' '- ../../config/rollout-restart' >> dist/installer/kustomization.yaml
+	@"$(KUBECTL_CMD)" kustomize dist/installer > dist/install-rollout-restart.yaml
+	@echo "wrote dist/install.yaml and dist/install-rollout-restart.yaml (with config/rollout-restart) (image $(IMG))"
 
 .PHONY: krew-manifest
 krew-manifest: ## Build the kubectl-vantage release archives and the krew manifest for VERSION (e.g. v0.1.0) into dist/.
