@@ -549,6 +549,12 @@ type VantageCredentialStatus struct {
 	// +optional
 	TokenURL string `json:"tokenURL,omitempty"`
 
+	// lastSourceChangeTime is when the first token made from the current
+	// key and spec was issued: what rolloutRestart on SourceChange
+	// restarts for.
+	// +optional
+	LastSourceChangeTime *metav1.Time `json:"lastSourceChangeTime,omitempty"`
+
 	// lastRolloutRestartTime is when spec.rolloutRestart last restarted a
 	// workload.
 	// +optional

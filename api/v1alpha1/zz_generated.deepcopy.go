@@ -528,6 +528,10 @@ func (in *VantageCredentialStatus) DeepCopyInto(out *VantageCredentialStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.LastSourceChangeTime != nil {
+		in, out := &in.LastSourceChangeTime, &out.LastSourceChangeTime
+		*out = (*in).DeepCopy()
+	}
 	if in.LastRolloutRestartTime != nil {
 		in, out := &in.LastRolloutRestartTime, &out.LastRolloutRestartTime
 		*out = (*in).DeepCopy()

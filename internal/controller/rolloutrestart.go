@@ -34,7 +34,7 @@ type rolloutResult struct {
 // say: no rolloutRestart, or no token to restart for (a problem, suspend),
 // in which case the condition stays as it was. Only errors a retry may fix
 // are returned; refusals end up in the summary.
-func (r *VantageCredentialReconciler) rolloutRestart(ctx context.Context, f *facts) (*rolloutResult, error) {
+func (r *VantageCredentialReconciler) rolloutRestart(ctx context.Context, f *facts, done result) (*rolloutResult, error) {
 	spec := f.cred.GetSpec().RolloutRestart
 	switch {
 	case spec == nil:
@@ -57,11 +57,10 @@ func (r *VantageCredentialReconciler) rolloutRestart(ctx context.Context, f *fac
 			// No current token here (yet): nothing to restart for.
 			continue
 		}
-		change := t.token.dataHash
+		trigger := rollout.Trigger{Hash: rollout.Hash(on, t.token.dataHash), Since: t.token.issuedAt}
 		if on == string(vantagev1alpha1.RolloutRestartOnSourceChange) {
-			change = t.token.inputsHash
+			trigger = rollout.Trigger{Hash: rollout.Hash(on, t.token.inputsHash), Since: sourceChangedAt(f, done)}
 		}
-		trigger := rollout.Trigger{Hash: rollout.Hash(on, change), Since: t.token.issuedAt}
 		workloads, err := r.workloadsOf(ctx, spec, t.namespace, key)
 		if err != nil {
 			return nil, err
@@ -82,6 +81,18 @@ func (r *VantageCredentialReconciler) rolloutRestart(ctx context.Context, f *fac
 	}
 	res.summary = rollout.Summarize(steps, minInterval)
 	return res, nil
+}
+
+// sourceChangedAt is when the first token made from the current inputs
+// was issued: a workload created since then started with tokens of those
+// inputs, whichever refresh it got. Before status has recorded it (a
+// credential older than the field), the current token's issue time is the
+// safe guess.
+func sourceChangedAt(f *facts, done result) time.Time {
+	if t := f.cred.GetStatus().LastSourceChangeTime; t != nil && !done.sourceChanged {
+		return t.Time
+	}
+	return f.token.issuedAt
 }
 
 // restart decides again on the live workload (the cache may lag behind a

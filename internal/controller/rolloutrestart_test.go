@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
@@ -136,6 +137,45 @@ var _ = Describe("spec.rolloutRestart", func() {
 		Expect(conditionMessage(ns, "debounced", vantagev1alpha1.ConditionRolloutRestart)()).To(ContainSubstring(
 			"is due at " + at.Add(time.Hour).UTC().Format(time.RFC3339)))
 		Expect(restartedFor(api)()).To(Equal(hash), "not restarted again within minInterval")
+	})
+
+	It("on SourceChange, restarts for a new key or spec, not for a refresh, nor a workload created since the key changed", func() {
+		api := createWorkload(ns, "api", &appsv1.Deployment{}, map[string]string{"vantage-token": "source"})
+		afterCreationSecond(api)
+		cred := newCredential(ns, "source", "sa", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.RolloutRestart = &vantagev1alpha1.RolloutRestartSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"vantage-token": "source"}},
+				On:       ptr.To(vantagev1alpha1.RolloutRestartOnSourceChange),
+			}
+		})
+		waitReady(ns, "source")
+		Eventually(restartedFor(api), timeout, interval).ShouldNot(BeEmpty())
+		hash := restartedFor(api)()
+		changed := getCredential(ns, "source").Status.LastSourceChangeTime
+		Expect(changed).NotTo(BeNil())
+
+		By("a workload created after the first token, and two refreshes later")
+		late := createWorkload(ns, "late", &appsv1.StatefulSet{}, map[string]string{"vantage-token": "source"})
+		afterCreationSecond(late)
+		for _, value := range []string{"one", "two"} {
+			token := targetToken(ns, "source")()
+			patchCredential(cred, func(c *vantagev1alpha1.VantageCredential) {
+				c.Annotations = map[string]string{vantagev1alpha1.RefreshRequestedAnnotation: value}
+			})
+			Eventually(targetToken(ns, "source"), timeout, interval).ShouldNot(Equal(token))
+		}
+		Eventually(conditionMessage(ns, "source", vantagev1alpha1.ConditionRolloutRestart), timeout, interval).
+			Should(Equal("2 of 2 workloads hold the current token"))
+		Expect(restartedFor(api)()).To(Equal(hash), "a refresh is no change of source")
+		Expect(restartedFor(late)()).To(BeEmpty(), "created after the key last changed: its pods hold tokens of that key")
+		Expect(getCredential(ns, "source").Status.LastSourceChangeTime.Time).To(Equal(changed.Time))
+
+		By("a change of the spec's scopes restarts both")
+		patchCredential(cred, func(c *vantagev1alpha1.VantageCredential) { c.Spec.Scopes = []string{"jobs:read"} })
+		Eventually(restartedFor(api), timeout, interval).ShouldNot(Equal(hash))
+		Eventually(restartedFor(late), timeout, interval).ShouldNot(BeEmpty())
+		Expect(restartedFor(late)()).To(Equal(restartedFor(api)()))
+		Expect(getCredential(ns, "source").Status.LastSourceChangeTime.After(changed.Time)).To(BeTrue())
 	})
 
 	It("restarts the workloads of a ClusterVantageCredential in each namespace it writes into", func() {

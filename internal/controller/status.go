@@ -28,6 +28,9 @@ type result struct {
 	// exchanged is set when a token (or an API key) was written this
 	// reconcile.
 	exchanged bool
+	// sourceChanged is set when the token written is the first made from
+	// the current inputs (key, spec): what on: SourceChange restarts for.
+	sourceChanged bool
 	// checked is set when an API key passed its check, or could not be
 	// checked (no auth/test endpoint), this reconcile.
 	checked  bool
@@ -96,6 +99,9 @@ func computeStatus(f *facts, res result) vantagev1alpha1.VantageCredentialStatus
 		if res.exchanged {
 			// A new key gets its own warning.
 			st.ExpiryWarningTime = nil
+		}
+		if res.exchanged && (res.sourceChanged || st.LastSourceChangeTime == nil) {
+			st.LastSourceChangeTime = timePtr(f.token.issuedAt)
 		}
 	case res.failed != nil:
 		st.ConsecutiveFailures++

@@ -162,7 +162,7 @@ func (r *VantageCredentialReconciler) reconcile(ctx context.Context, door frontD
 	if f.token != nil && res.failed == nil && f.problem == nil && !ptr.Deref(cred.GetSpec().Suspend, false) {
 		res.nextRefresh = refreshAt(f, r.Policy)
 	}
-	if res.rollout, err = r.rolloutRestart(ctx, f); err != nil {
+	if res.rollout, err = r.rolloutRestart(ctx, f, res); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -237,6 +237,7 @@ func (r *VantageCredentialReconciler) writeIssued(ctx context.Context, f *facts,
 		return res, err
 	}
 	res.writeErr = err
+	res.sourceChanged = f.token == nil || f.token.inputsHash != written.inputsHash
 	f.token = written
 	res.exchanged = true
 	res.scopes = tok.Scopes
