@@ -107,8 +107,8 @@ func (r *VantageCredentialReconciler) restart(ctx context.Context, f *facts, tri
 	case apierrors.IsNotFound(err):
 		seen.Missing = true
 		return rollout.Step{Workload: seen, Action: rollout.Missing}, nil
-	case apierrors.IsForbidden(err):
-		return r.forbidden(f, seen, err), nil
+	case refusal(err):
+		return r.refused(f, seen, err), nil
 	case err != nil:
 		return rollout.Step{}, fmt.Errorf("reading %s %s/%s: %w", seen.Kind, seen.Namespace, seen.Name, err)
 	}
@@ -126,8 +126,8 @@ func (r *VantageCredentialReconciler) restart(ctx context.Context, f *facts, tri
 	case apierrors.IsNotFound(err):
 		live.Missing = true
 		return rollout.Step{Workload: live, Action: rollout.Missing}, nil
-	case apierrors.IsForbidden(err):
-		return r.forbidden(f, live, err), nil
+	case refusal(err):
+		return r.refused(f, live, err), nil
 	case err != nil:
 		return rollout.Step{}, fmt.Errorf("restarting %s %s/%s: %w", seen.Kind, seen.Namespace, seen.Name, err)
 	}
@@ -135,13 +135,20 @@ func (r *VantageCredentialReconciler) restart(ctx context.Context, f *facts, tri
 	return s, nil
 }
 
-// forbidden is the step for a workload the API server would not let the
-// operator read or patch: RBAC, or an admission policy. Its message goes
-// to an event; the condition names the workload.
-func (r *VantageCredentialReconciler) forbidden(f *facts, w rollout.Workload, err error) rollout.Step {
-	r.Recorder.Eventf(f.cred, nil, "Warning", rollout.ReasonForbidden, "RolloutRestart",
-		"could not restart %s %s/%s: %s", w.Kind, w.Namespace, w.Name, apierrors.ReasonForError(err))
-	return rollout.Step{Workload: w, Action: rollout.Forbidden}
+// refusal: the API server will refuse the same read or patch again until
+// someone changes RBAC or an admission policy, so retrying is no use.
+// Policies refuse with 403 (Forbidden) or, by default, 422 (Invalid).
+func refusal(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err)
+}
+
+// refused is the step for a workload the API server would not let the
+// operator read or patch. Its words go to an event; the condition names
+// the workload.
+func (r *VantageCredentialReconciler) refused(f *facts, w rollout.Workload, err error) rollout.Step {
+	r.Recorder.Eventf(f.cred, nil, "Warning", rollout.ReasonRefused, "RolloutRestart",
+		"could not restart %s %s/%s: %s", w.Kind, w.Namespace, w.Name, err)
+	return rollout.Step{Workload: w, Action: rollout.Refused}
 }
 
 // workloadsOf lists the workloads spec picks in namespace, from the
@@ -289,8 +296,8 @@ func (r *VantageCredentialReconciler) recordRestarts(cred credential, prev *vant
 		was = c.Reason
 	}
 	reason, msg, ok := rolloutCondition(res)
-	if !ok && reason != was && reason != rollout.ReasonForbidden {
-		// Forbidden has its own event, with the API server's words.
+	if !ok && reason != was && reason != rollout.ReasonRefused {
+		// A refusal has its own event, with the API server's words.
 		r.Recorder.Eventf(cred, nil, "Warning", reason, "RolloutRestart", "%s", msg)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -109,6 +110,65 @@ var _ = Describe("spec.rolloutRestart", func() {
 		Eventually(restartedFor(batch), timeout, interval).ShouldNot(BeEmpty())
 		Eventually(condition(ns, "paused", vantagev1alpha1.ConditionRolloutRestart), timeout, interval).
 			Should(Equal("True/" + rollout.ReasonCurrent))
+	})
+
+	It("reports a restart an admission policy refuses, with the policy's words, and does not retry it in a loop", func() {
+		frozen := createWorkload(ns, "frozen", &appsv1.Deployment{}, nil)
+		afterCreationSecond(frozen)
+		// Without a reason, a policy refuses with 422 Invalid.
+		policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "freeze-" + ns},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+				MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+						Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}},
+					},
+				}}},
+				Validations: []admissionregistrationv1.Validation{{Expression: "false", Message: "deployments here are frozen"}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, policy)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, ctx, policy)
+		binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "freeze-" + ns},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName:        policy.Name,
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+				MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+					MatchLabels: map[string]string{corev1.LabelMetadataName: ns}}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, binding)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, ctx, binding)
+		// The policy takes effect a moment after it is created.
+		Eventually(func() error {
+			d := getWorkload(frozen)
+			return k8sClient.Patch(ctx, d, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"probe":"1"}}}`)))
+		}, timeout, interval).Should(MatchError(ContainSubstring("deployments here are frozen")))
+
+		newCredential(ns, "refused", "sa", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.RolloutRestart = &vantagev1alpha1.RolloutRestartSpec{
+				Targets: []vantagev1alpha1.RolloutRestartTarget{{Kind: vantagev1alpha1.WorkloadDeployment, Name: "frozen"}},
+			}
+		})
+		waitReady(ns, "refused")
+		Eventually(condition(ns, "refused", vantagev1alpha1.ConditionRolloutRestart), timeout, interval).
+			Should(Equal("False/" + rollout.ReasonRefused))
+		Expect(conditionMessage(ns, "refused", vantagev1alpha1.ConditionRolloutRestart)()).To(HavePrefix(
+			"the API server refused to let the operator read or patch Deployment " + ns + "/frozen"))
+		Eventually(func() []string {
+			var notes []string
+			for _, e := range credentialEvents(ns, "refused") {
+				if e.Reason == rollout.ReasonRefused {
+					notes = append(notes, e.Note)
+				}
+			}
+			return notes
+		}, timeout, interval).Should(ContainElement(ContainSubstring("deployments here are frozen")))
+		Expect(restartedFor(frozen)()).To(BeEmpty())
+		Expect(logs.String()).NotTo(MatchRegexp(`Reconciler error.*"name":"refused","namespace":"`+ns), "a refusal is no error to retry")
 	})
 
 	It("restarts once per minInterval and says when the next restart is due", func() {

@@ -66,9 +66,9 @@ const (
 	Paused Action = "Paused"
 	// Missing: it is named but does not exist.
 	Missing Action = "Missing"
-	// Forbidden: the operator may not read or patch it (set by the
-	// controller when the API server says so).
-	Forbidden Action = "Forbidden"
+	// Refused: the API server would not let the operator read or patch
+	// it, for RBAC or an admission policy (set by the controller).
+	Refused Action = "Refused"
 )
 
 // Step is the decision for one workload.

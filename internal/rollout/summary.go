@@ -12,9 +12,9 @@ const (
 	// ReasonDisabled (False): the operator runs without
 	// --enable-rollout-restart.
 	ReasonDisabled = "RolloutRestartDisabled"
-	// ReasonForbidden (False): the API server refused to let the operator
-	// read or patch a workload.
-	ReasonForbidden = "RolloutRestartForbidden"
+	// ReasonRefused (False): the API server refused to let the operator
+	// read or patch a workload (RBAC, or an admission policy).
+	ReasonRefused = "RolloutRestartRefused"
 	// ReasonNotFound (False): a workload spec.rolloutRestart.targets names
 	// does not exist.
 	ReasonNotFound = "WorkloadNotFound"
@@ -60,18 +60,18 @@ func Summarize(steps []Step, minInterval time.Duration) Summary {
 		}
 	}
 	switch {
-	case len(by[Forbidden]) > 0:
-		sum.Reason = ReasonForbidden
-		sum.Message = fmt.Sprintf("the operator may not read or patch %s: give it get, list, watch and patch on deployments, statefulsets and daemonsets (the config/rollout-restart component does); %s",
-			names(by[Forbidden]), held)
+	case len(by[Refused]) > 0:
+		sum.Reason = ReasonRefused
+		sum.Message = fmt.Sprintf("the API server refused to let the operator read or patch %s: the Warning event %s says why (RBAC: the config/rollout-restart component grants get, list, watch and patch on deployments, statefulsets and daemonsets; or an admission policy); %s",
+			names(by[Refused]), ReasonRefused, held)
 	case len(by[Missing]) > 0:
 		sum.Reason = ReasonNotFound
-		sum.Message = fmt.Sprintf("%s %s not found: create it or remove it from spec.rolloutRestart.targets; %s",
-			names(by[Missing]), isAre(by[Missing]), held)
+		sum.Message = fmt.Sprintf("%s %s not found: create %s or remove %[3]s from spec.rolloutRestart.targets; %s",
+			names(by[Missing]), isAre(by[Missing]), itThem(by[Missing]), held)
 	case len(by[Paused]) > 0:
 		sum.Reason = ReasonPaused
-		sum.Message = fmt.Sprintf("%s %s paused, so not restarted: it restarts for the current token once resumed (kubectl rollout resume); %s",
-			names(by[Paused]), isAre(by[Paused]), held)
+		sum.Message = fmt.Sprintf("%s %s paused, so not restarted: once resumed (kubectl rollout resume), %s restarts for the current token; %s",
+			names(by[Paused]), isAre(by[Paused]), itEach(by[Paused]), held)
 	case len(by[Wait]) > 0:
 		sum.OK, sum.Reason = true, ReasonPending
 		sum.Message = fmt.Sprintf("%s restarted less than minInterval (%s) ago: the next restart, for the newest token, is due at %s; %s",
@@ -97,6 +97,20 @@ func names(steps []Step) string {
 		return list[0]
 	}
 	return strings.Join(list[:len(list)-1], ", ") + " and " + list[len(list)-1]
+}
+
+func itThem(steps []Step) string {
+	if len(steps) == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+func itEach(steps []Step) string {
+	if len(steps) == 1 {
+		return "it"
+	}
+	return "each"
 }
 
 func isAre(steps []Step) string {

@@ -80,8 +80,8 @@ func TestSummarize(t *testing.T) {
 			name:       "paused, singular",
 			steps:      []rollout.Step{step("Deployment", "api", rollout.Paused), current("web")},
 			wantReason: rollout.ReasonPaused,
-			wantMsg: "Deployment team-a/api is paused, so not restarted: it restarts for the current token once resumed " +
-				"(kubectl rollout resume); 1 of 2 workloads hold the current token",
+			wantMsg: "Deployment team-a/api is paused, so not restarted: once resumed (kubectl rollout resume), it restarts for the current token" +
+				"; 1 of 2 workloads hold the current token",
 		},
 		{
 			name:       "paused, plural",
@@ -103,23 +103,24 @@ func TestSummarize(t *testing.T) {
 			wantParts:  []string{"StatefulSet team-a/db and DaemonSet team-a/agent are not found", "1 of 3 workloads"},
 		},
 		{
-			name:       "forbidden",
-			steps:      []rollout.Step{step("DaemonSet", "agent", rollout.Forbidden), current("api")},
-			wantReason: rollout.ReasonForbidden,
-			wantMsg: "the operator may not read or patch DaemonSet team-a/agent: give it get, list, watch and patch on " +
-				"deployments, statefulsets and daemonsets (the config/rollout-restart component does); 1 of 2 workloads hold the current token",
+			name:       "refused",
+			steps:      []rollout.Step{step("DaemonSet", "agent", rollout.Refused), current("api")},
+			wantReason: rollout.ReasonRefused,
+			wantMsg: "the API server refused to let the operator read or patch DaemonSet team-a/agent: the Warning event " +
+				"RolloutRestartRefused says why (RBAC: the config/rollout-restart component grants get, list, watch and patch on " +
+				"deployments, statefulsets and daemonsets; or an admission policy); 1 of 2 workloads hold the current token",
 		},
-		// Priority: Forbidden > Missing > Paused > Wait > Current, each
+		// Priority: Refused > Missing > Paused > Wait > Current, each
 		// row dropping the worst action of the one before. WakeAt is set
 		// whenever a workload waits, even when a worse reason shows, so
 		// the controller still looks again when it is due.
 		{
-			name: "priority: forbidden over all",
+			name: "priority: refused over all",
 			steps: []rollout.Step{
 				current("a"), waitStep("b", t1), step("Deployment", "c", rollout.Paused),
-				step("Deployment", "d", rollout.Missing), step("Deployment", "e", rollout.Forbidden),
+				step("Deployment", "d", rollout.Missing), step("Deployment", "e", rollout.Refused),
 			},
-			wantReason: rollout.ReasonForbidden,
+			wantReason: rollout.ReasonRefused,
 			wantParts:  []string{"patch Deployment team-a/e:", "1 of 5 workloads"},
 			wantWake:   t1,
 		},
@@ -155,7 +156,7 @@ func TestSummarize(t *testing.T) {
 			},
 			wantReason: rollout.ReasonNotFound,
 			wantMsg: "Deployment team-a/a, Deployment team-a/b and Deployment team-a/c are not found: " +
-				"create it or remove it from spec.rolloutRestart.targets; 0 of 3 workloads hold the current token",
+				"create them or remove them from spec.rolloutRestart.targets; 0 of 3 workloads hold the current token",
 		},
 		{
 			name: "names: four is three and 1 more",
@@ -169,11 +170,11 @@ func TestSummarize(t *testing.T) {
 		{
 			name: "names: five is three and 2 more",
 			steps: []rollout.Step{
-				step("Deployment", "a", rollout.Forbidden), step("Deployment", "b", rollout.Forbidden),
-				step("Deployment", "c", rollout.Forbidden), step("Deployment", "d", rollout.Forbidden),
-				step("Deployment", "e", rollout.Forbidden),
+				step("Deployment", "a", rollout.Refused), step("Deployment", "b", rollout.Refused),
+				step("Deployment", "c", rollout.Refused), step("Deployment", "d", rollout.Refused),
+				step("Deployment", "e", rollout.Refused),
 			},
-			wantReason: rollout.ReasonForbidden,
+			wantReason: rollout.ReasonRefused,
 			wantParts:  []string{"patch Deployment team-a/a, Deployment team-a/b, Deployment team-a/c and 2 more:"},
 		},
 	}
