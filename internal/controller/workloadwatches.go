@@ -19,9 +19,14 @@ import (
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 )
 
-// rolloutRestartIndex holds "true" on credentials with spec.rolloutRestart,
-// so a workload event lists only those.
-const rolloutRestartIndex = "vantage.omnivector.solutions/rollout-restart"
+// rolloutRestartIndex holds, for a credential with spec.rolloutRestart,
+// "Kind/name" of each workload it names, and selectorValue when it has a
+// selector, so a workload event lists only the credentials that name it
+// or might select it, not every one in the namespace.
+const (
+	rolloutRestartIndex = "vantage.omnivector.solutions/rollout-restart"
+	selectorValue       = "selector"
+)
 
 // workloadCacheOptions adds the workloads' metadata to the metadata cache
 // when rollout restarts are on: a workload that appears, is resumed or is
@@ -58,10 +63,18 @@ func workloadMetadataTransform(obj any) (any, error) {
 // indexRolloutRestart registers rolloutRestartIndex on one kind.
 func indexRolloutRestart(ctx context.Context, indexer client.FieldIndexer, kind client.Object) error {
 	return indexer.IndexField(ctx, kind, rolloutRestartIndex, func(o client.Object) []string {
-		if o.(credential).GetSpec().RolloutRestart == nil {
+		spec := o.(credential).GetSpec().RolloutRestart
+		if spec == nil {
 			return nil
 		}
-		return []string{"true"}
+		var values []string
+		for _, t := range spec.Targets {
+			values = append(values, string(t.Kind)+"/"+t.Name)
+		}
+		if spec.Selector != nil {
+			values = append(values, selectorValue)
+		}
+		return values
 	})
 }
 
@@ -80,13 +93,20 @@ func workloadSources(metaCache cache.Cache, toCredentials func(ctx context.Conte
 }
 
 // workloadChanged passes what can change a restart decision: a workload
-// created or deleted, its spec changed (resumed, or restarted by anyone:
-// the generation), or its labels changed (a selector match). Status
-// updates, many during a rollout, change none of it.
+// created or deleted, its spec changed (resumed, say: the generation), or
+// its labels changed (a selector match). Status updates, many during a
+// rollout, change none of it; nor does the operator's own restart, which
+// sets restarted-at with the new generation and which the credential that
+// made it has already accounted for.
 func workloadChanged() predicate.TypedFuncs[*metav1.PartialObjectMetadata] {
 	return predicate.TypedFuncs[*metav1.PartialObjectMetadata]{
 		UpdateFunc: func(e event.TypedUpdateEvent[*metav1.PartialObjectMetadata]) bool {
-			return e.ObjectOld.Generation != e.ObjectNew.Generation || !maps.Equal(e.ObjectOld.Labels, e.ObjectNew.Labels)
+			if !maps.Equal(e.ObjectOld.Labels, e.ObjectNew.Labels) {
+				return true
+			}
+			restartedAt := vantagev1alpha1.RestartedAtAnnotation
+			return e.ObjectOld.Generation != e.ObjectNew.Generation &&
+				e.ObjectOld.Annotations[restartedAt] == e.ObjectNew.Annotations[restartedAt]
 		},
 		GenericFunc: func(event.TypedGenericEvent[*metav1.PartialObjectMetadata]) bool { return false },
 	}
@@ -95,15 +115,19 @@ func workloadChanged() predicate.TypedFuncs[*metav1.PartialObjectMetadata] {
 // credentialsRestarting maps a workload to the VantageCredentials of its
 // namespace whose spec.rolloutRestart picks it.
 func (r *VantageCredentialReconciler) credentialsRestarting(ctx context.Context, kind string, w *metav1.PartialObjectMetadata) []reconcile.Request {
-	var list vantagev1alpha1.VantageCredentialList
-	if err := r.List(ctx, &list, client.InNamespace(w.Namespace), client.MatchingFields{rolloutRestartIndex: "true"},
-		client.DisableReadYourWritesConsistency); err != nil {
-		return nil
-	}
 	var reqs []reconcile.Request
-	for i := range list.Items {
-		if restarts(list.Items[i].Spec.RolloutRestart, kind, w) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	for _, value := range []string{kind + "/" + w.Name, selectorValue} {
+		var list vantagev1alpha1.VantageCredentialList
+		// Read-only, so no copy of each credential: a rollout across many
+		// workloads maps each one.
+		if err := r.List(ctx, &list, client.InNamespace(w.Namespace), client.MatchingFields{rolloutRestartIndex: value},
+			client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
+			continue
+		}
+		for i := range list.Items {
+			if restarts(list.Items[i].Spec.RolloutRestart, kind, w) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+			}
 		}
 	}
 	return reqs
@@ -113,22 +137,25 @@ func (r *VantageCredentialReconciler) credentialsRestarting(ctx context.Context,
 // ClusterVantageCredentials whose spec.rolloutRestart picks it and that
 // wrote a target into its namespace.
 func (r *VantageCredentialReconciler) clusterCredentialsRestarting(ctx context.Context, kind string, w *metav1.PartialObjectMetadata) []reconcile.Request {
-	var list vantagev1alpha1.ClusterVantageCredentialList
-	if err := r.List(ctx, &list, client.MatchingFields{rolloutRestartIndex: "true"}, client.DisableReadYourWritesConsistency); err != nil {
-		return nil
-	}
 	var reqs []reconcile.Request
-	for i := range list.Items {
-		cred := &list.Items[i]
-		if !restarts(cred.Spec.RolloutRestart, kind, w) {
+	for _, value := range []string{kind + "/" + w.Name, selectorValue} {
+		var list vantagev1alpha1.ClusterVantageCredentialList
+		if err := r.List(ctx, &list, client.MatchingFields{rolloutRestartIndex: value},
+			client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
 			continue
 		}
-		// The manager's cache holds the operator's Secrets, targets included.
-		target := &corev1.Secret{}
-		if err := r.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: targetName(cred)}, target); err != nil {
-			continue
+		for i := range list.Items {
+			cred := &list.Items[i]
+			if !restarts(cred.Spec.RolloutRestart, kind, w) {
+				continue
+			}
+			// The manager's cache holds the operator's Secrets, targets included.
+			target := &corev1.Secret{}
+			if err := r.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: targetName(cred)}, target); err != nil {
+				continue
+			}
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cred)})
 		}
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cred)})
 	}
 	return reqs
 }
