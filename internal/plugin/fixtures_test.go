@@ -74,7 +74,8 @@ func event(ns, uid, typ, reason, message string, at time.Time) *corev1.Event {
 }
 
 // world is the cluster every test sees: in namespace hpc a healthy
-// credential, a failing one and an API-key one; a ClusterVantageCredential
+// credential, a failing one and an API-key one; in namespace apps one
+// restarting workloads (spec.rolloutRestart); a ClusterVantageCredential
 // serving two namespaces and failing in a third.
 func world() []client.Object {
 	apiURL := "https://api.example"
@@ -123,6 +124,31 @@ func world() []client.Object {
 			ExpiresAt:  mt(now.Add(10 * time.Minute)), NextRefreshTime: mt(now.Add(-5 * time.Second)), ConsecutiveFailures: 2, TargetSecretName: "builder",
 		},
 	}
+	// restarting, in namespace apps, restarts two workloads by name and
+	// those labelled for it, at most every ten minutes.
+	restarting := &vantagev1alpha1.VantageCredential{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web", UID: "uid-web"},
+		Spec: vantagev1alpha1.VantageCredentialSpec{
+			ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: "web-sa"},
+			RolloutRestart: &vantagev1alpha1.RolloutRestartSpec{
+				Targets:     []vantagev1alpha1.RolloutRestartTarget{{Kind: "Deployment", Name: "api"}, {Kind: "StatefulSet", Name: "db"}},
+				Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"vantage-token": "web"}},
+				MinInterval: &metav1.Duration{Duration: 10 * time.Minute},
+			},
+		},
+		Status: vantagev1alpha1.VantageCredentialStatus{
+			ObservedGeneration: 1,
+			Conditions: []metav1.Condition{
+				cond("Ready", "True", "TokenValid", "token valid until 2026-11-22T15:59:00Z", now.Add(-time.Minute)),
+				cond("Reconciling", "False", "TokenValid", "", now.Add(-time.Minute)),
+				cond("Stalled", "False", "TokenValid", "", now.Add(-time.Minute)),
+				cond("RolloutRestart", "True", "WorkloadsCurrent", "2 of 2 workloads hold the current token", now.Add(-61*time.Minute)),
+			},
+			ExpiresAt: mt(now.Add(59 * time.Minute)), LastRefreshTime: mt(now.Add(-time.Minute)), NextRefreshTime: mt(now.Add(38 * time.Minute)),
+			LastRolloutRestartTime: mt(now.Add(-59 * time.Second)), LastSourceChangeTime: mt(now.Add(-61 * time.Minute)),
+			TargetSecretName: "web",
+		},
+	}
 	targetName := "vantage-token"
 	cluster := &vantagev1alpha1.ClusterVantageCredential{
 		ObjectMeta: metav1.ObjectMeta{Name: "hpc", UID: "uid-cluster-hpc"},
@@ -146,7 +172,7 @@ func world() []client.Object {
 		return s
 	}
 	return []client.Object{
-		healthy, broken, apiKey, other, cluster,
+		healthy, broken, apiKey, other, cluster, restarting,
 		secret("hpc", "ci-runner-sa", map[string]string{"service-account.json": `{"client_id":"ci-runner","client_secret":"` + clientSecret + `"}`}),
 		secret("hpc", "ci-runner", map[string]string{"access_token": token, "VANTAGE_API_KEY": token, "VANTAGE_API_URL": apiURL,
 			"expires_at": "2026-11-22T15:59:00Z", "scope": "clusters:read jobs:read", "token_type": "Bearer"}),
@@ -155,9 +181,15 @@ func world() []client.Object {
 		secret("hpc", "api-user", map[string]string{"access_token": apiKeyValue, "VANTAGE_API_KEY": apiKeyValue, "VANTAGE_API_URL": apiURL}),
 		secret(DefaultClusterCredentialNamespace, "hpc-sa", map[string]string{"service-account.json": `{"client_id":"hpc","client_secret":"` + clientSecret + `"}`}),
 		copyOf("tenant-1"), copyOf("tenant-2"),
+		secret("apps", "web-sa", map[string]string{"client_id": "web", "client_secret": clientSecret}),
+		secret("apps", "web", map[string]string{"access_token": token, "VANTAGE_API_KEY": token, "VANTAGE_API_URL": apiURL,
+			"expires_at": "2026-11-22T15:59:00Z", "scope": "clusters:read jobs:read", "token_type": "Bearer"}),
 		event("hpc", "uid-ci-runner", "Normal", "Issued", "wrote a token valid until 2026-11-22T14:00:00Z to Secret \"ci-runner\" (first token; scopes: clusters:read jobs:read)", now.Add(-61*time.Minute)),
 		event("hpc", "uid-ci-runner", "Normal", "Refreshed", "wrote a token valid until 2026-11-22T15:59:00Z to Secret \"ci-runner\"", now.Add(-time.Minute)),
 		event("hpc", "uid-nightly", "Warning", "InvalidClient", "the token server refused the client (invalid_client): check client_id and client_secret", now.Add(-2*time.Minute)),
+		event("apps", "uid-web", "Normal", "Refreshed", "wrote a token valid until 2026-11-22T15:59:00Z to Secret \"web\"", now.Add(-time.Minute)),
+		event("apps", "uid-web", "Normal", "RolloutRestarted", "restarted Deployment apps/api so that its pods read the token in Secret \"web\" (on TokenChange)", now.Add(-time.Minute)),
+		event("apps", "uid-web", "Normal", "RolloutRestarted", "restarted StatefulSet apps/db so that its pods read the token in Secret \"web\" (on TokenChange)", now.Add(-59*time.Second)),
 		event("default", "uid-cluster-hpc", "Warning", "TargetConflict", "Secret tenant-x/vantage-token exists and is not this credential's", now.Add(-time.Minute)),
 	}
 }

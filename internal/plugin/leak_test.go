@@ -32,6 +32,11 @@ func TestNoCommandPrintsASecret(t *testing.T) {
 		}
 		runs = append(runs, []string{"whoami", name}, []string{"whoami", name, "--verify"}, []string{"refresh", name})
 	}
+	// web, in namespace apps, restarts workloads (spec.rolloutRestart).
+	for _, o := range []string{"", "json", "yaml"} {
+		runs = append(runs, []string{"status", "web", "-n", "apps", "-o", o}, []string{"status", "-n", "apps", "-o", o})
+	}
+	runs = append(runs, []string{"whoami", "web", "-n", "apps"}, []string{"whoami", "web", "-n", "apps", "--verify"}, []string{"refresh", "web", "-n", "apps"})
 	runs = append(runs, []string{"whoami", "cvcred/hpc", "-n", "tenant-1", "--verify"}, []string{"refresh", "--all", "-A"})
 
 	clients := map[string]func() client.Client{

@@ -145,6 +145,9 @@ func printDetail(out io.Writer, r *Report, now time.Time) error {
 	if r.LastRefreshRequest != "" {
 		p("  Last refresh request:\t%s", r.LastRefreshRequest)
 	}
+	if rr := r.RolloutRestart; rr != nil {
+		printRolloutRestart(p, rr, now)
+	}
 	if s := r.Source; s != nil {
 		p("Key Secret:\t%s/%s", s.Namespace, s.Secret)
 		switch {
@@ -203,6 +206,29 @@ func printDetail(out io.Writer, r *Report, now time.Time) error {
 	}
 	_, err := fmt.Fprintf(out, "What to do:\n  %s\n", r.WhatToDo)
 	return err
+}
+
+// printRolloutRestart writes what spec.rolloutRestart restarts, on what,
+// and when it last did.
+func printRolloutRestart(p func(string, ...any), rr *RolloutRestartReport, now time.Time) {
+	on := "on " + rr.On
+	if rr.MinInterval != "" && rr.MinInterval != "0s" {
+		on += ", at most once per " + rr.MinInterval
+	}
+	p("Rollout restart:\t%s", on)
+	var workloads []string
+	if len(rr.Workloads) > 0 {
+		workloads = append(workloads, strings.Join(rr.Workloads, ", "))
+	}
+	if rr.Selector != "" {
+		workloads = append(workloads, "selector "+rr.Selector)
+	}
+	p("  Workloads:\t%s", orDash(strings.Join(workloads, "; ")))
+	if rr.LastRestartTime == nil {
+		p("  Last restart:\tnever")
+	} else {
+		p("  Last restart:\t%s", stamp(rr.LastRestartTime, now))
+	}
 }
 
 // printClaims writes the claims status and whoami show.

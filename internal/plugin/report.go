@@ -37,6 +37,8 @@ type Report struct {
 	UserID              string     `json:"userID,omitempty"`
 	TokenURL            string     `json:"tokenURL,omitempty"`
 	LastRefreshRequest  string     `json:"lastHandledRefreshRequest,omitempty"`
+	// RolloutRestart is spec.rolloutRestart; absent without it.
+	RolloutRestart *RolloutRestartReport `json:"rolloutRestart,omitempty"`
 
 	Target TargetReport  `json:"target"`
 	Source *SourceReport `json:"source,omitempty"`
@@ -74,6 +76,22 @@ type TargetReport struct {
 	// Keys are the target's data keys; their values are never read out.
 	Keys  []string `json:"keys,omitempty"`
 	Error string   `json:"error,omitempty"`
+}
+
+// RolloutRestartReport says which workloads the credential restarts,
+// on what, and when it last did.
+type RolloutRestartReport struct {
+	// On is TokenChange (the default) or SourceChange.
+	On string `json:"on"`
+	// MinInterval is the least time between two restarts of one
+	// workload; empty when unset (every change restarts at once).
+	MinInterval string `json:"minInterval,omitempty"`
+	// Workloads are spec.rolloutRestart.targets, as Kind/name.
+	Workloads []string `json:"workloads,omitempty"`
+	// Selector picks more workloads by their labels; empty for none.
+	Selector string `json:"selector,omitempty"`
+	// LastRestartTime is when the credential last restarted a workload.
+	LastRestartTime *time.Time `json:"lastRestartTime,omitempty"`
 }
 
 // SourceReport says whether the Secret holding the key exists and has it.
@@ -124,6 +142,7 @@ func (e *env) summarize(c credential) *Report {
 	if ready := c.condition(vantagev1alpha1.ConditionReady); ready != nil {
 		r.Ready = conditionReport(*ready)
 	}
+	r.RolloutRestart = rolloutRestartReport(c.obj.GetSpec().RolloutRestart, st)
 	if c.cluster != nil {
 		r.Target.Namespaces = c.cluster.Status.TargetNamespaces
 		r.Target.FailedCount = c.cluster.Status.FailedCount
@@ -145,6 +164,31 @@ func (e *env) inspect(ctx context.Context, c credential) *Report {
 	r.WhatToDo = whatToDo(r.Ready.Reason)
 	if r.Ready.Reason == "" {
 		r.WhatToDo = "the operator has not reported on it yet: is it running, and does it watch this namespace?"
+	}
+	return r
+}
+
+// rolloutRestartReport is what spec.rolloutRestart restarts and when it
+// last did; nil without it.
+func rolloutRestartReport(spec *vantagev1alpha1.RolloutRestartSpec, st *vantagev1alpha1.VantageCredentialStatus) *RolloutRestartReport {
+	if spec == nil {
+		return nil
+	}
+	r := &RolloutRestartReport{
+		On:              string(vantagev1alpha1.RolloutRestartOnTokenChange),
+		LastRestartTime: timeOf(st.LastRolloutRestartTime),
+	}
+	if spec.On != nil && *spec.On != "" {
+		r.On = string(*spec.On)
+	}
+	if spec.MinInterval != nil {
+		r.MinInterval = spec.MinInterval.Duration.String()
+	}
+	for _, t := range spec.Targets {
+		r.Workloads = append(r.Workloads, string(t.Kind)+"/"+t.Name)
+	}
+	if spec.Selector != nil {
+		r.Selector = metav1.FormatLabelSelector(spec.Selector)
 	}
 	return r
 }

@@ -23,6 +23,7 @@ refreshed next, their target Secrets and consecutive failures.
 
 Without NAME: the VantageCredentials of the namespace (-A: of every
 namespace, and every ClusterVantageCredential). With NAME: its conditions,
+the workloads it restarts (spec.rolloutRestart) and when it last did,
 whether its key Secret and key exist, the target's key names (never their
 values), the token's claims, the latest events, and what to do next.`,
 		Example: `  kubectl vantage status -n hpc

@@ -2,10 +2,16 @@ package plugin
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 )
 
 func TestStatus(t *testing.T) {
@@ -24,6 +30,8 @@ func TestStatus(t *testing.T) {
 		{"status-cluster", []string{"status", "cvcred/hpc"}},
 		{"status-cluster-bare-name", []string{"status", "hpc", "-n", "tenant-2"}},
 		{"status-healthy-json", []string{"status", "ci-runner", "-o", "json"}},
+		{"status-rollout-restart", []string{"status", "web", "-n", "apps"}},
+		{"status-rollout-restart-json", []string{"status", "web", "-n", "apps", "-o", "json"}},
 		{"status-list-yaml", []string{"status", "-o", "yaml"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
@@ -71,5 +79,54 @@ func TestStatusRefusesBadArguments(t *testing.T) {
 		} else if strings.Contains(r.err.Error(), "panic") {
 			t.Errorf("%v: %v", args, r.err)
 		}
+	}
+}
+
+// TestRolloutRestartReport: what the fixture's golden files do not show,
+// a credential with only a selector, on SourceChange, never restarted,
+// and one with neither a selector nor a minInterval.
+func TestRolloutRestartReport(t *testing.T) {
+	if r := rolloutRestartReport(nil, &vantagev1alpha1.VantageCredentialStatus{}); r != nil {
+		t.Errorf("without spec.rolloutRestart: %+v, want nil", r)
+	}
+	on := vantagev1alpha1.RolloutRestartOnSourceChange
+	for _, tc := range []struct {
+		name string
+		spec vantagev1alpha1.RolloutRestartSpec
+		want RolloutRestartReport
+		out  string
+	}{
+		{
+			name: "selector only, on SourceChange",
+			spec: vantagev1alpha1.RolloutRestartSpec{On: &on, Selector: &metav1.LabelSelector{
+				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "worker"}}}}},
+			want: RolloutRestartReport{On: "SourceChange", Selector: "tier in (web,worker)"},
+			out: "Rollout restart:   on SourceChange\n" +
+				"  Workloads:       selector tier in (web,worker)\n" +
+				"  Last restart:    never\n",
+		},
+		{
+			name: "targets only, minInterval 0s",
+			spec: vantagev1alpha1.RolloutRestartSpec{Targets: []vantagev1alpha1.RolloutRestartTarget{{Kind: "DaemonSet", Name: "agent"}},
+				MinInterval: &metav1.Duration{}},
+			want: RolloutRestartReport{On: "TokenChange", MinInterval: "0s", Workloads: []string{"DaemonSet/agent"}},
+			out: "Rollout restart:   on TokenChange\n" +
+				"  Workloads:       DaemonSet/agent\n" +
+				"  Last restart:    never\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rolloutRestartReport(&tc.spec, &vantagev1alpha1.VantageCredentialStatus{})
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("report = %+v, want %+v", *got, tc.want)
+			}
+			var b strings.Builder
+			w := printers.GetNewTabWriter(&b)
+			printRolloutRestart(func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }, got, now)
+			w.Flush()
+			if b.String() != tc.out {
+				t.Errorf("printed\n%s\nwant\n%s", b.String(), tc.out)
+			}
+		})
 	}
 }
