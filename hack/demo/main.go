@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -116,18 +117,28 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	mgr, err := utils.StartProcess(filepath.Join(dir, "manager.log"), manager,
 		"--kubeconfig", cp.Kubeconfig, "--cluster-credential-namespace", operatorNamespace,
 		"--default-token-url", fakeURL+"/oauth/token", "--default-api-url", fakeURL,
-		"--health-probe-bind-address", "0", "--metrics-bind-address", "0")
+		"--health-probe-bind-address", "0", "--metrics-bind-address", "0", "--enable-rollout-restart")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = mgr.Stop(10 * time.Second) }()
 	say("manager running, logs in %s", mgr.Log)
 
+	out, err = cp.Kubectl([]byte(workload), "apply", "-n", namespace, "-f", "-")
+	if err != nil {
+		return err
+	}
+	say("a workload that reads the token from its environment (no kubelet runs here, so no pods):\n%s", indent(out))
 	out, err = cp.Kubectl(nil, "apply", "-n", namespace, "-f", filepath.Join(root, "config", "samples", "vantage_v1alpha1_vantagecredential.yaml"))
 	if err != nil {
 		return err
 	}
 	say("applied config/samples:\n%s", indent(out))
+	restart := `{"spec":{"rolloutRestart":{"targets":[{"kind":"Deployment","name":"` + workloadName + `"}]}}}`
+	if _, err := cp.Kubectl(nil, "patch", "vcred", credName, "-n", namespace, "--type", "merge", "-p", restart); err != nil {
+		return err
+	}
+	say("kubectl patch vcred %s --type merge -p '%s'", credName, restart)
 
 	c, err := newClient(cp)
 	if err != nil {
@@ -157,6 +168,9 @@ func run(ctx context.Context, assets, manager, fake, dir string, exitAfterRefres
 	say("waiting for the refresh, due at %s (the token expires at %s)",
 		cred.Status.NextRefreshTime.Local().Format(time.TimeOnly), cred.Status.ExpiresAt.Local().Format(time.TimeOnly))
 	if err := waitForRefresh(ctx, c, mgr, target, first, cred.Status.ExpiresAt.Time); err != nil {
+		return err
+	}
+	if err := showRestart(ctx, c, mgr); err != nil {
 		return err
 	}
 	if exitAfterRefresh {
@@ -344,6 +358,52 @@ func waitForRefresh(ctx context.Context, c client.Client, mgr *utils.Process, na
 	}
 	say("refreshed: %s replaced %s, %.0f s before the old token expired; new expiry %s",
 		shorten(string(s.Data["access_token"])), shorten(old), time.Until(oldExpiry).Seconds(), s.Data["expires_at"])
+	return nil
+}
+
+// workloadName reads the token through envFrom, as the vantage CLI would.
+const workloadName = "vantage-cli"
+
+const workload = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vantage-cli}
+spec:
+  selector: {matchLabels: {app: vantage-cli}}
+  template:
+    metadata: {labels: {app: vantage-cli}}
+    spec:
+      containers:
+      - name: cli
+        image: example.invalid/vantage-cli
+        envFrom: [{secretRef: {name: ci-runner-token}}]
+`
+
+// showRestart waits for spec.rolloutRestart to have restarted the workload
+// for the refreshed token: its pod template names a new restart, which a
+// Deployment controller would roll out.
+func showRestart(ctx context.Context, c client.Client, mgr *utils.Process) error {
+	cred := &vantagev1alpha1.VantageCredential{}
+	err := poll(ctx, mgr, 30*time.Second, "the restart", func() (bool, error) {
+		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: credName}, cred); err != nil {
+			return false, err
+		}
+		at, refreshed := cred.Status.LastRolloutRestartTime, cred.Status.LastRefreshTime
+		return at != nil && refreshed != nil && !at.Before(refreshed), nil
+	})
+	if err != nil {
+		return err
+	}
+	d := &appsv1.Deployment{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: workloadName}, d); err != nil {
+		return err
+	}
+	cond := meta.FindStatusCondition(cred.Status.Conditions, vantagev1alpha1.ConditionRolloutRestart)
+	if cond == nil {
+		return fmt.Errorf("credential %s has no %s condition", credName, vantagev1alpha1.ConditionRolloutRestart)
+	}
+	say("restarted deployment/%s for the new token: its pod template now has %s=%s (RolloutRestart: %s, %s)",
+		workloadName, vantagev1alpha1.RestartedAtAnnotation, d.Spec.Template.Annotations[vantagev1alpha1.RestartedAtAnnotation],
+		cond.Reason, cond.Message)
 	return nil
 }
 

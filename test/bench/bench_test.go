@@ -133,6 +133,19 @@ func startPlane(t *testing.T) (root, dir string, cp *utils.ControlPlane, cl clie
 	return root, dir, cp, cl
 }
 
+// oneClient creates the benchmark's namespace and the Secret "sa" of the
+// client bench-0, and starts a fake server that knows that client and
+// issues tokens for an hour; it returns the server's URL.
+func oneClient(t *testing.T, ctx context.Context, cl client.Client, root, dir string) string {
+	must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
+	must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "sa"},
+		StringData: map[string]string{"client_id": "bench-0", "client_secret": "bench-secret-0"}}))
+	fake, fakeURL, err := utils.StartFakeVantage(ctx, filepath.Join(root, "bin/fake-vantage"), dir, "--lifetime", "1h", "--client", "bench-0:bench-secret-0")
+	must(t, err)
+	t.Cleanup(func() { _ = fake.Stop(5 * time.Second) })
+	return fakeURL
+}
+
 func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
 	root, dir, cp, cl := startPlane(t)
 	ctx, cancel := context.WithCancel(context.Background())

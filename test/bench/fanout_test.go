@@ -34,17 +34,11 @@ func TestFanout(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
-	must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "sa"},
-		StringData: map[string]string{"client_id": "bench-0", "client_secret": "bench-secret-0"}}))
+	fakeURL := oneClient(t, ctx, cl, root, dir)
 	tenant := func(i int) *corev1.Namespace {
 		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("tenant-%05d", i), Labels: map[string]string{"vantage": "enabled"}}}
 	}
 	parallel(n, func(i int) error { return cl.Create(ctx, tenant(i)) })
-
-	fake, fakeURL, err := utils.StartFakeVantage(ctx, filepath.Join(root, "bin/fake-vantage"), dir, "--lifetime", "1h", "--client", "bench-0:bench-secret-0")
-	must(t, err)
-	defer func() { _ = fake.Stop(5 * time.Second) }()
 	metricsPort := freePort(t)
 	mgr, err := utils.StartProcess(filepath.Join(dir, "manager.log"), filepath.Join(root, "bin/manager"),
 		"--kubeconfig", cp.Kubeconfig, "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--metrics-secure=false",

@@ -39,14 +39,8 @@ func TestRestarts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	must(t, cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
-	must(t, cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "sa"},
-		StringData: map[string]string{"client_id": "bench-0", "client_secret": "bench-secret-0"}}))
+	fakeURL := oneClient(t, ctx, cl, root, dir)
 	parallel(n, func(i int) error { return cl.Create(ctx, deployment(name(i))) })
-
-	fake, fakeURL, err := utils.StartFakeVantage(ctx, filepath.Join(root, "bin/fake-vantage"), dir, "--lifetime", "1h", "--client", "bench-0:bench-secret-0")
-	must(t, err)
-	defer func() { _ = fake.Stop(5 * time.Second) }()
 	metricsPort := freePort(t)
 	startManager := func(name string) *utils.Process {
 		p, err := utils.StartProcess(filepath.Join(dir, name+".log"), filepath.Join(root, "bin/manager"),

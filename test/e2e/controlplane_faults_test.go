@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,15 +138,7 @@ var _ = Describe("a manager whose control plane fails", Ordered, func() {
 
 	BeforeAll(func() {
 		dir = GinkgoT().TempDir()
-		var err error
-		plane, err = utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(plane.Stop)
-		var fakeProc *utils.Process
-		fakeProc, url, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), dir,
-			"--client", dueClient+":"+dueSecret+":120s", "--client", freshClient+":"+freshSecret)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _ = fakeProc.Stop(5 * time.Second) })
+		plane, url = ownPlane(dir, "--client", dueClient+":"+dueSecret+":120s", "--client", freshClient+":"+freshSecret)
 
 		pk("apply", "--server-side", "-f", filepath.Join(projectDir, "dist/install.yaml"))
 		pk("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions", "crd/clustervantagecredentials.vantage.omnivector.solutions", "--timeout=30s")

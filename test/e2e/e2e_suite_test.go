@@ -97,6 +97,20 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(func() { _ = fake.Stop(5 * time.Second) })
 })
 
+// ownPlane starts a control plane and a fake Vantage server (with
+// fakeArgs) of a spec's own, stopped when the spec's container ends: for
+// specs that must not share credentials with the suite's managers.
+func ownPlane(dir string, fakeArgs ...string) (*utils.ControlPlane, string) {
+	GinkgoHelper()
+	plane, err := utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(plane.Stop)
+	fakeProc, url, err := utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), dir, fakeArgs...)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { _ = fakeProc.Stop(5 * time.Second) })
+	return plane, url
+}
+
 // writeKeyClient makes the private_key_jwt client's key: its public half
 // goes to pubFile for the fake server, its private half, PKCS#8 PEM, is
 // returned for the client's Secret.

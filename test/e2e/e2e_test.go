@@ -406,6 +406,7 @@ spec:
 		Expect(err).NotTo(HaveOccurred(), string(out))
 		Expect(string(out)).To(ContainSubstring("Ready: "))
 		Expect(string(out)).To(MatchRegexp(`refreshed: .* replaced .*, \d+ s before the old token expired`))
+		Expect(string(out)).To(ContainSubstring("restarted deployment/vantage-cli for the new token"))
 		Expect(string(out)).To(ContainSubstring("demo complete"))
 	})
 })

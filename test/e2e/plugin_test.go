@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -66,15 +65,8 @@ var _ = Describe("the kubectl vantage plugin", Ordered, func() {
 	BeforeAll(func() {
 		Expect(filepath.Join(projectDir, "bin/kubectl-vantage")).To(BeAnExistingFile(), "make test-e2e builds it (make build-tools)")
 		dir = GinkgoT().TempDir()
+		plane, api = ownPlane(dir, "--client", pluginClient+":"+pluginSecret)
 		var err error
-		plane, err = utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(plane.Stop)
-		var fakeProc *utils.Process
-		fakeProc, api, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), dir,
-			"--client", pluginClient+":"+pluginSecret)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _ = fakeProc.Stop(5 * time.Second) })
 
 		pk("apply", "--server-side", "-f", filepath.Join(projectDir, "dist/install.yaml"))
 		pk("wait", "--for=condition=Established", "crd/vantagecredentials.vantage.omnivector.solutions",

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -106,15 +104,7 @@ var _ = Describe("rollout restarts, installed from dist/install-rollout-restart.
 	BeforeAll(func() {
 		Expect(filepath.Join(projectDir, "dist/install-rollout-restart.yaml")).To(BeAnExistingFile(), "make build-installer writes it")
 		dir = GinkgoT().TempDir()
-		var err error
-		plane, err = utils.StartControlPlane(os.Getenv("KUBEBUILDER_ASSETS"), dir)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(plane.Stop)
-		var fakeProc *utils.Process
-		fakeProc, api, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), dir,
-			"--client", rrClient+":"+rrSecret+":20s")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _ = fakeProc.Stop(5 * time.Second) })
+		plane, api = ownPlane(dir, "--client", rrClient+":"+rrSecret+":20s")
 	})
 
 	// The manager outlives the spec that starts it (a DeferCleanup there
@@ -232,23 +222,11 @@ spec:
         envFrom: [{secretRef: {name: TARGET}}]
 `)), "apply", "-f", "-")
 		Expect(err).NotTo(HaveOccurred())
-		_, err = plane.Kubectl([]byte(strings.NewReplacer("NS", rrNS, "NAME", rrCred, "CLIENT", rrClient, "SECRET", rrSecret).Replace(`
-apiVersion: v1
-kind: Secret
-metadata: {name: NAME-sa, namespace: NS}
-stringData:
-  service-account.json: '{"client_id": "CLIENT", "client_secret": "SECRET"}'
----
-apiVersion: vantage.omnivector.solutions/v1alpha1
-kind: VantageCredential
-metadata: {name: NAME, namespace: NS}
-spec:
-  serviceAccountSecretRef: {name: NAME-sa}
-  scopes: [jobs:read]
-  rolloutRestart:
+		// credentialManifest ends in its spec, so the restart goes on after it.
+		_, err = plane.Kubectl([]byte(credentialManifest(rrNS, rrCred, rrClient, rrSecret)+`  rolloutRestart:
     targets: [{kind: Deployment, name: api}]
     selector: {matchLabels: {vantage-token: rr}}
-`)), "apply", "-f", "-")
+`), "apply", "-f", "-")
 		Expect(err).NotTo(HaveOccurred())
 		pk("wait", "--for=condition=Ready", "vcred/"+rrCred, "-n", rrNS, "--timeout=60s")
 		first := issuedAt()
