@@ -5,6 +5,8 @@
 # bin/k8s/<version>-<os>-<arch>; a second run only prints that directory.
 #
 # Usage: hack/envtest-binaries.sh [--print-dir]
+#   KUBEBUILDER_ASSETS  a directory that already holds kube-apiserver and etcd
+#                 (for example from setup-envtest use): printed, nothing built
 #   KUBE_VERSION  Kubernetes release to build (default 1.37.1, matching k8s.io/api v0.37.x)
 #   ETCD_VERSION  etcd release (default: the one that Kubernetes release requires)
 #   WITH_KUBECTL  also build kubectl at the same version when set to 1
@@ -45,12 +47,29 @@ wait_for() {
   ! kill -0 "$1" 2>/dev/null
 }
 
+# have_all DIR: DIR holds what was asked for.
 have_all() {
-  [[ -x "${DEST}/kube-apiserver" && -x "${DEST}/etcd" ]] || return 1
-  [[ "${WITH_KUBECTL}" != 1 || -x "${DEST}/kubectl" ]]
+  [[ -x "$1/kube-apiserver" && -x "$1/etcd" ]] || return 1
+  [[ "${WITH_KUBECTL}" != 1 || -x "$1/kubectl" ]]
 }
 
-if have_all; then
+# Binaries someone already has (setup-envtest use, a CI cache) win over a
+# build, where the network allows getting them; a KUBEBUILDER_ASSETS that
+# lacks them is an error, not a reason to build silently for minutes.
+if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
+  if have_all "${KUBEBUILDER_ASSETS}"; then
+    log "using KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS}"
+    echo "${KUBEBUILDER_ASSETS}"
+    exit 0
+  fi
+  # Asked for kubectl too and not there: build them all below, as without.
+  if [[ "${WITH_KUBECTL}" != 1 ]]; then
+    log "ERROR: KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS} lacks an executable kube-apiserver and etcd; unset it to build them from source into bin/k8s"
+    exit 1
+  fi
+fi
+
+if have_all "${DEST}"; then
   echo "${DEST}"
   exit 0
 fi
