@@ -175,3 +175,33 @@ func rawCredential(ns, spec string) *unstructured.Unstructured {
 		`"metadata":{"name":"raw","namespace":"` + ns + `"},"spec":` + spec + `}`))).To(Succeed())
 	return u
 }
+
+// metricValue reads the counter or gauge name of the suite's manager whose
+// labels include want; 0 when there is none.
+func metricValue(name string, want map[string]string) float64 {
+	families, err := mgrMetrics.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			matches := true
+			for k, v := range want {
+				matches = matches && labels[k] == v
+			}
+			if !matches {
+				continue
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
+}

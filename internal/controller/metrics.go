@@ -24,6 +24,7 @@ type Metrics struct {
 	latency     prometheus.Histogram
 	checks      *prometheus.CounterVec
 	restarts    *prometheus.CounterVec
+	heldBack    prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -52,7 +53,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Workloads restarted by spec.rolloutRestart: namespace is the workload's, name the credential's, kind and target the workload's kind and name.",
 		}, []string{"namespace", "name", "kind", "target"}),
 	}
-	reg.MustRegister(m.credentials, m.exchanges, m.latency, m.checks, m.restarts)
+	m.heldBack = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vantage_credential_token_requests_held_back_total",
+		Help: "Token requests (and API key checks) not sent because they would have waited over a second for --token-requests-per-second or --token-requests-in-flight; each is sent later, when its turn comes.",
+	})
+	reg.MustRegister(m.credentials, m.exchanges, m.latency, m.checks, m.restarts, m.heldBack)
 	return m
 }
 

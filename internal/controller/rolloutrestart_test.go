@@ -400,21 +400,5 @@ func credentialEvents(ns, name string) []eventsv1.Event {
 // restartCount reads vantage_credential_rollout_restarts_total for a
 // Deployment restarted by a VantageCredential.
 func restartCount(ns, name, target string) float64 {
-	families, err := mgrMetrics.Gather()
-	Expect(err).NotTo(HaveOccurred())
-	for _, f := range families {
-		if f.GetName() != "vantage_credential_rollout_restarts_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["namespace"] == ns && labels["name"] == name && labels["target"] == target {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return metricValue("vantage_credential_rollout_restarts_total", map[string]string{"namespace": ns, "name": name, "target": target})
 }

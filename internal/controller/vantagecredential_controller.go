@@ -146,6 +146,7 @@ func (r *VantageCredentialReconciler) reconcile(ctx context.Context, door frontD
 			// Nothing was sent, so nothing changed: no status, no event.
 			// The client reserved this request's turn for then.
 			log.V(1).Info("token request held back by the client-side limits", "retryAfter", res.heldBack)
+			r.Metrics.heldBack.Inc()
 			return ctrl.Result{RequeueAfter: res.heldBack}, settle(true)
 		}
 	}

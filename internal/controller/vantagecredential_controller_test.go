@@ -440,6 +440,7 @@ var _ = Describe("VantageCredential controller", func() {
 			// (identical requests at once would share one exchange): each
 			// keeps a turn of its own under the 0.5/s limit, at 0, 2 and 4 s.
 			names := []string{"first", "second", "third"}
+			heldBack := metricValue("vantage_credential_token_requests_held_back_total", nil)
 			created := time.Now()
 			for _, name := range names {
 				newCredential(ns, name, "sa", func(c *vantagev1alpha1.VantageCredential) { c.Spec.Scopes = []string{"jobs:" + name} })
@@ -449,6 +450,8 @@ var _ = Describe("VantageCredential controller", func() {
 			}
 			Expect(time.Since(created)).To(BeNumerically(">=", 3900*time.Millisecond))
 			Expect(requestsFor(id)()).To(Equal(3))
+			Expect(metricValue("vantage_credential_token_requests_held_back_total", nil)).To(BeNumerically(">=", heldBack+2),
+				"the second and third waited over a second for their turn")
 			for _, name := range names {
 				c := getCredential(ns, name)
 				Expect(c.Status.ConsecutiveFailures).To(BeZero())
