@@ -1,0 +1,32 @@
+package vantagetest
+
+import (
+	"encoding/json"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+)
+
+// ServiceAccountSecret is a Secret holding the service-account key of a
+// client, under service-account.json, as Vantage hands it out.
+func ServiceAccountSecret(namespace, name, clientID, clientSecret string) *corev1.Secret {
+	key, _ := json.Marshal(map[string]string{"client_id": clientID, "client_secret": clientSecret})
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		StringData: map[string]string{"service-account.json": string(key)},
+	}
+}
+
+// Credential is a VantageCredential exchanging the key in Secret keySecret
+// for tokens with scopes, written to the Secret named name.
+func Credential(namespace, name, keySecret string, scopes ...string) *vantagev1alpha1.VantageCredential {
+	return &vantagev1alpha1.VantageCredential{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: vantagev1alpha1.VantageCredentialSpec{
+			ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: keySecret},
+			Scopes:                  scopes,
+		},
+	}
+}
