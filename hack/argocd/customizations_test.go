@@ -520,3 +520,31 @@ return tostring(os == nil) .. " " .. tostring(os2.execute == nil) .. " " .. os2.
 		t.Errorf("got %q, want %q", ret, want)
 	}
 }
+
+// TestHealthEdges covers what the operator does not write today but an
+// object may hold (a condition missing, a message empty), so the script's
+// fallbacks are exercised too. The captured cases are in health_test.yaml.
+func TestHealthEdges(t *testing.T) {
+	script := readFile(t, filepath.Join(kindDir("VantageCredential"), "health.lua"))
+	for _, tt := range []struct {
+		name, conditions, status, message string
+	}{
+		{"Stalled without Ready", `[{"type":"Stalled","status":"True","message":"fix it"}]`, "Degraded", "fix it"},
+		{"Stalled with an empty Ready message", `[{"type":"Ready","status":"False","message":""},{"type":"Stalled","status":"True","message":"fix it"}]`, "Degraded", "fix it"},
+		{"Reconciling without a message", `[{"type":"Ready","status":"Unknown","message":"working"},{"type":"Reconciling","status":"True"}]`, "Progressing", "working"},
+		{"only other conditions", `[{"type":"RolloutRestart","status":"False","message":"not found"},{"type":"TLSVerified","status":"False","message":"off"}]`, "Progressing", "waiting for the operator to report Ready"},
+		{"no conditions", `[]`, "Progressing", "waiting for the operator to report Ready"},
+		{"Ready True beside a failing RolloutRestart", `[{"type":"RolloutRestart","status":"False","message":"not found"},{"type":"Ready","status":"True","message":"fine"}]`, "Healthy", "fine"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(`{"metadata":{"generation":3},"status":{"observedGeneration":3,"conditions":`+tt.conditions+`}}`), &obj); err != nil {
+				t.Fatal(err)
+			}
+			hs := run(t, newVM(t, nil), script, obj).(*lua.LTable)
+			if s, m := hs.RawGetString("status").String(), hs.RawGetString("message").String(); s != tt.status || m != tt.message {
+				t.Errorf("got %s %q, want %s %q", s, m, tt.status, tt.message)
+			}
+		})
+	}
+}

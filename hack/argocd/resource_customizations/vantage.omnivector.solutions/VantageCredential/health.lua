@@ -13,9 +13,10 @@ local function find(t)
   return nil
 end
 
-local function message(...)
-  for _, c in ipairs({...}) do
-    if c ~= nil and c.message ~= nil and c.message ~= "" then
+-- The first message of a and b that is not empty; either may be nil.
+local function message(a, b)
+  for _, c in ipairs({a or {}, b or {}}) do
+    if c.message ~= nil and c.message ~= "" then
       return c.message
     end
   end
