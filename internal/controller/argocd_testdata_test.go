@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -61,6 +62,10 @@ const argoEpoch = "2025-01-01T00:00:00Z"
 
 var rfc3339Stamp = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
 
+// expiredAfterRetry is the Ready message of a retry that failed after the
+// token expired.
+var expiredAfterRetry = regexp.MustCompile(`^the token expired at \S+ and refreshing failed: `)
+
 // argoCapture is what a capture renames: the names the test made, by the
 // fixed names they stand for.
 type argoCapture struct {
@@ -79,11 +84,11 @@ func (c argoCapture) argoShape(u *unstructured.Unstructured, comment string, edi
 		delete(md, f)
 	}
 	if st, ok := obj["status"].(map[string]any); ok {
-		real := map[string]string{}
+		placeholder := map[string]string{}
 		for _, t := range argoTimes {
 			if v, ok := st[t.field].(string); ok {
-				if _, seen := real[v]; !seen {
-					real[v] = t.value
+				if _, seen := placeholder[v]; !seen {
+					placeholder[v] = t.value
 				}
 				st[t.field] = t.value
 			}
@@ -100,7 +105,7 @@ func (c argoCapture) argoShape(u *unstructured.Unstructured, comment string, edi
 			cond := ci.(map[string]any)
 			cond["lastTransitionTime"] = argoEpoch
 			cond["message"] = rfc3339Stamp.ReplaceAllStringFunc(cond["message"].(string), func(s string) string {
-				if v, ok := real[s]; ok {
+				if v, ok := placeholder[s]; ok {
 					return v
 				}
 				return argoEpoch
@@ -113,7 +118,7 @@ func (c argoCapture) argoShape(u *unstructured.Unstructured, comment string, edi
 	b, err := json.Marshal(obj)
 	Expect(err).NotTo(HaveOccurred())
 	text := string(b)
-	text = regexp.MustCompile(regexp.QuoteMeta(tokenSrv.URL())).ReplaceAllString(text, argoTokenHost)
+	text = strings.ReplaceAll(text, tokenSrv.URL(), argoTokenHost)
 	for from, to := range c.names {
 		text = regexp.MustCompile(`\b`+regexp.QuoteMeta(from)+`\b`).ReplaceAllString(text, to)
 	}
@@ -311,7 +316,7 @@ var _ = Describe("Argo CD health testdata", func() {
 			// for it.
 			u := observe(c.kind, key(), func(u *unstructured.Unstructured) bool {
 				return having(ready, "False/"+ReasonTokenExpired, reconciling, "False/"+reconcilingDone, stalled, "False/"+reconcilingDone)(u) &&
-					regexp.MustCompile(`^the token expired at \S+ and refreshing failed: `).MatchString(messageOf(u, ready))
+					expiredAfterRetry.MatchString(messageOf(u, ready))
 			})
 			c.match("expired.yaml", u, captured, nil)
 		})
