@@ -73,7 +73,7 @@ fuzz: ## Run every Go fuzz target for FUZZTIME each.
 	done
 
 .PHONY: test
-test: verify-fmt vet verify-generated envtest ## Run vet, the unit tests, the envtest suites and the fuzz targets briefly.
+test: verify-fmt vet verify-generated envtest promtool ## Run vet, the unit tests (the alerts through promtool too), the envtest suites and the fuzz targets briefly.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	$(MAKE) fuzz
 
@@ -203,6 +203,19 @@ KUBECTL_CMD = $${KUBECTL:-$$(command -v kubectl || echo "$$(WITH_KUBECTL=1 $(ENV
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+# promtool runs the alert tests (config/prometheus/rules_test.go). Prometheus
+# v3 is tagged v0.3xx.y in Go: v0.316.0 is Prometheus 3.16.0. PROMTOOL is set
+# with = so a $$PROMTOOL in the environment, which the test reads to run
+# another binary, cannot make go-install-tool replace that file.
+PROMTOOL = $(LOCALBIN)/promtool
+PROMTOOL_VERSION ?= v0.316.0
+
+# Phony with the check inside go-install-tool rather than a file target:
+# a file target would keep an existing bin/promtool after a version bump.
+.PHONY: promtool
+promtool: | $(LOCALBIN) ## Build promtool locally if necessary (first build takes minutes).
+	$(call go-install-tool,$(PROMTOOL),github.com/prometheus/prometheus/cmd/promtool,$(PROMTOOL_VERSION))
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest from source into bin/k8s (first run takes minutes).
