@@ -175,3 +175,25 @@ func rawCredential(ns, spec string) *unstructured.Unstructured {
 		`"metadata":{"name":"raw","namespace":"` + ns + `"},"spec":` + spec + `}`))).To(Succeed())
 	return u
 }
+
+// gaugeOf reads a per-credential gauge of the suite's manager; -1
+// when the credential has no such series.
+func gaugeOf(name, ns, cred string) float64 {
+	families, err := mgrMetrics.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["name"] == cred {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
+}
