@@ -84,6 +84,8 @@ func TestAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Which Prometheus judged the rules, for whoever reads the log.
+	run(t, dir, bin, "--version")
 	// check rules also lints what test rules accepts (duplicate rules,
 	// bad templates in alerts no case fires).
 	run(t, dir, bin, "check", "rules", ruleFile)
