@@ -95,7 +95,7 @@ func exportedMetrics() map[string]bool {
 	m.heldBack.Inc()
 	cred := &vantagev1alpha1.VantageCredential{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c"}}
 	m.restarted(cred, rollout.Workload{Kind: "Deployment", Namespace: "ns", Name: "w"})
-	m.observe(cred, &vantagev1alpha1.VantageCredentialStatus{ExpiresAt: &metav1.Time{Time: time.Now()}})
+	m.observe(cred, &vantagev1alpha1.VantageCredentialStatus{ExpiresAt: &metav1.Time{Time: time.Now()}}, time.Now())
 	names := map[string]bool{}
 	for _, g := range []prometheus.Gatherer{reg, ctrlmetrics.Registry} {
 		families, err := g.Gather()

@@ -179,6 +179,22 @@ func rawCredential(ns, spec string) *unstructured.Unstructured {
 // metricValue reads the counter or gauge name of the suite's manager whose
 // labels include want; 0 when there is none.
 func metricValue(name string, want map[string]string) float64 {
+	v, _ := metricSample(name, want)
+	return v
+}
+
+// gaugeOf reads a per-credential gauge of the suite's manager; -1
+// when the credential has no such series.
+func gaugeOf(name, ns, cred string) float64 {
+	v, ok := metricSample(name, map[string]string{"namespace": ns, "name": cred})
+	if !ok {
+		return -1
+	}
+	return v
+}
+
+// metricSample finds the series of name whose labels include want.
+func metricSample(name string, want map[string]string) (float64, bool) {
 	families, err := mgrMetrics.Gather()
 	Expect(err).NotTo(HaveOccurred())
 	for _, f := range families {
@@ -198,10 +214,10 @@ func metricValue(name string, want map[string]string) float64 {
 				continue
 			}
 			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
+				return m.GetCounter().GetValue(), true
 			}
-			return m.GetGauge().GetValue()
+			return m.GetGauge().GetValue(), true
 		}
 	}
-	return 0
+	return 0, false
 }

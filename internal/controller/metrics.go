@@ -17,8 +17,8 @@ import (
 // Metrics are the operator's Prometheus metrics (DESIGN §5). Labels carry
 // names only, never a token or a secret.
 type Metrics struct {
-	// credentials holds the per-credential gauges, the token's expiry and
-	// Ready (credentialgauges.go).
+	// credentials holds the per-credential gauges, the token's expiry, its
+	// refresh due time and Ready (credentialgauges.go).
 	credentials *credentialGauges
 	exchanges   *prometheus.CounterVec
 	latency     prometheus.Histogram
@@ -31,10 +31,12 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		credentials: newCredentialGauges(
-			"vantage_credential_token_expiry_timestamp_seconds",
-			"Unix time at which the token in the credential's target Secret expires.",
-			"vantage_credential_ready",
-			"1 when the credential's Ready condition is True, else 0."),
+			gaugeDesc{"vantage_credential_token_expiry_timestamp_seconds",
+				"Unix time at which the token in the credential's target Secret expires."},
+			gaugeDesc{"vantage_credential_token_refresh_timestamp_seconds",
+				"Unix time at which the operator is due to replace the token in the credential's target Secret (spec.refreshBefore and jitter applied); failed attempts do not move it. Absent for API keys and suspended credentials."},
+			gaugeDesc{"vantage_credential_ready",
+				"1 when the credential's Ready condition is True, else 0."}),
 		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vantage_credential_token_exchanges_total",
 			Help: "Token requests by result: success, transient (retried with backoff) or terminal (stalled until an input changes).",
@@ -88,10 +90,15 @@ func (m *Metrics) checked(err error) {
 	m.checks.WithLabelValues(resultLabel(err)).Inc()
 }
 
-func (m *Metrics) observe(cred credential, st *vantagev1alpha1.VantageCredentialStatus) {
+// observe records cred's status and refreshDue, when the operator is due to
+// replace the current token (zero for never).
+func (m *Metrics) observe(cred credential, st *vantagev1alpha1.VantageCredentialStatus, refreshDue time.Time) {
 	var s credentialSample
 	if st.ExpiresAt != nil {
 		s.expiry, s.hasExpiry = st.ExpiresAt.Unix(), true
+	}
+	if !refreshDue.IsZero() {
+		s.refresh, s.hasRefresh = refreshDue.Unix(), true
 	}
 	s.ready = meta.IsStatusConditionPresentAndEqual(st.Conditions, vantagev1alpha1.ConditionReady, metav1.ConditionTrue)
 	m.credentials.set(client.ObjectKeyFromObject(cred), s)

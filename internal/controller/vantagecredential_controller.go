@@ -180,11 +180,24 @@ func (r *VantageCredentialReconciler) reconcile(ctx context.Context, door frontD
 	}
 	r.recordEvents(cred, prev, &st, f, res)
 	r.recordRestarts(cred, prev, f, res.rollout)
-	r.Metrics.observe(cred, &st)
+	r.Metrics.observe(cred, &st, tokenRefreshDue(f, r.Policy))
 
 	// Targets that failed to take a token written to others are retried
 	// with backoff; the others and the status already hold it.
 	return ctrl.Result{RequeueAfter: requeueAfter(f.now, wakeAt(f, res, &st))}, res.writeErr
+}
+
+// tokenRefreshDue is when the token now in the target is due for refresh,
+// for the metrics: unlike status.nextRefreshTime it stays put while
+// attempts fail (the backoff moves that), so an alert can tell how overdue
+// the refresh is. Zero when there is nothing the operator would refresh: no
+// token, an API key (checked, never renewed), a token that never expires,
+// or a suspended credential (its owner stopped the refreshes).
+func tokenRefreshDue(f *facts, p refresh.Policy) time.Time {
+	if f.token == nil || usesAPIKey(f.cred) || f.token.expiresAt.IsZero() || ptr.Deref(f.cred.GetSpec().Suspend, false) {
+		return time.Time{}
+	}
+	return tokenRefreshAt(f.cred, f.token.issuedAt, f.token.expiresAt, p)
 }
 
 // exchange requests a token and writes it. Failures of the token server end

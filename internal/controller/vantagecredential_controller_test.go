@@ -472,6 +472,10 @@ var _ = Describe("VantageCredential controller", func() {
 			newCredential(ns, "flaky", "sa")
 			waitReady(ns, "flaky")
 			good := targetToken(ns, "flaky")()
+			// The gauge the alerts measure an overdue refresh from.
+			due := getCredential(ns, "flaky").Status.NextRefreshTime.Unix()
+			Eventually(func() float64 { return gaugeOf("vantage_credential_token_refresh_timestamp_seconds", ns, "flaky") },
+				timeout, interval).Should(Equal(float64(due)))
 
 			var down atomic.Bool
 			down.Store(true)
@@ -493,6 +497,9 @@ var _ = Describe("VantageCredential controller", func() {
 			st := getCredential(ns, "flaky").Status
 			Expect(st.ConsecutiveFailures).To(BeNumerically(">=", 1))
 			Expect(condition(ns, "flaky", vantagev1alpha1.ConditionReconciling)()).To(HavePrefix("False/"))
+			Expect(st.NextRefreshTime.Unix()).NotTo(Equal(due), "status carries the retry")
+			Expect(gaugeOf("vantage_credential_token_refresh_timestamp_seconds", ns, "flaky")).To(Equal(float64(due)),
+				"failed attempts leave the due time where it was, so the refresh shows as overdue")
 
 			down.Store(false)
 			waitReady(ns, "flaky")
