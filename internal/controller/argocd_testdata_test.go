@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -349,19 +348,7 @@ var _ = Describe("Argo CD health testdata", func() {
 		}
 
 		It("no status: as the API server stores it, before the operator's first write", func() {
-			cred := &vantagev1alpha1.ClusterVantageCredential{
-				TypeMeta:   metav1.TypeMeta{Kind: "ClusterVantageCredential"},
-				ObjectMeta: metav1.ObjectMeta{Name: tenant},
-				Spec: vantagev1alpha1.VantageCredentialSpec{
-					ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: source},
-					Scopes:                  []string{"jobs:read"},
-					Target: &vantagev1alpha1.TargetSpec{
-						Name:              ptr.To("vantage-token"),
-						NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{selectorKey: tenant}},
-					},
-				},
-			}
-			u := createUnstructured(cred)
+			u := createUnstructured(clusterCredential(tenant, source))
 			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, u))).To(Succeed()) })
 			Expect(u.Object).NotTo(HaveKey("status"))
 			c.match("no-status.yaml", u, captured, nil)

@@ -258,7 +258,19 @@ func relabel(name string, labels map[string]string) {
 // newClusterCredential creates a cluster credential named tenant whose
 // target, vantage-token, selects the namespaces labelled for tenant.
 func newClusterCredential(tenant, source string, mutate ...func(*vantagev1alpha1.TargetSpec)) *vantagev1alpha1.ClusterVantageCredential {
-	c := &vantagev1alpha1.ClusterVantageCredential{
+	c := clusterCredential(tenant, source)
+	for _, m := range mutate {
+		m(c.Spec.Target)
+	}
+	Expect(k8sClient.Create(ctx, c)).To(Succeed())
+	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, c))).To(Succeed()) })
+	return c
+}
+
+// clusterCredential is the cluster credential newClusterCredential creates.
+func clusterCredential(tenant, source string) *vantagev1alpha1.ClusterVantageCredential {
+	return &vantagev1alpha1.ClusterVantageCredential{
+		TypeMeta:   metav1.TypeMeta{Kind: "ClusterVantageCredential"},
 		ObjectMeta: metav1.ObjectMeta{Name: tenant},
 		Spec: vantagev1alpha1.VantageCredentialSpec{
 			ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: source},
@@ -269,12 +281,6 @@ func newClusterCredential(tenant, source string, mutate ...func(*vantagev1alpha1
 			},
 		},
 	}
-	for _, m := range mutate {
-		m(c.Spec.Target)
-	}
-	Expect(k8sClient.Create(ctx, c)).To(Succeed())
-	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, c))).To(Succeed()) })
-	return c
 }
 
 func getClusterCredential(name string) *vantagev1alpha1.ClusterVantageCredential {
