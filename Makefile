@@ -1,5 +1,6 @@
 # Image URL to use all building/pushing image targets
-IMG ?= ghcr.io/omnivector-solutions/vantage-credential-operator:latest
+DEFAULT_IMG = ghcr.io/omnivector-solutions/vantage-credential-operator:latest
+IMG ?= $(DEFAULT_IMG)
 
 # Kubernetes release the envtest control plane is built from (hack/envtest-binaries.sh).
 KUBE_VERSION ?= 1.37.1
@@ -73,13 +74,14 @@ fuzz: ## Run every Go fuzz target for FUZZTIME each.
 	done
 
 .PHONY: test
-test: verify-fmt vet verify-generated envtest promtool ## Run vet, the unit tests (the alerts through promtool too), the envtest suites and the fuzz targets briefly.
+test: verify-fmt vet verify-generated verify-helm-chart envtest promtool ## Run vet, the unit tests (the alerts through promtool too), the envtest suites and the fuzz targets briefly.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 	$(MAKE) fuzz
 
 .PHONY: test-e2e
-test-e2e: envtest build-installer build-tools ## Run the end-to-end suite: dist/install.yaml and the manager binary on a local control plane.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" go test ./test/e2e/ -v -ginkgo.v -timeout 20m
+test-e2e: envtest build-installer build-tools helm controller-gen ## Run the end-to-end suite: dist/install.yaml, the Helm chart and the manager binary on a local control plane.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" HELM="$(HELM)" \
+		MONITORING_CRDS="$$(hack/monitoring-crds.sh "$(CONTROLLER_GEN)")" go test ./test/e2e/ -v -ginkgo.v -timeout 20m
 
 SOAK_CREDENTIALS ?= 200
 SOAK_DURATION ?= 5m
@@ -160,6 +162,22 @@ build-installer: manifests generate ## Write dist/install.yaml (CRD, RBAC and De
 	@"$(KUBECTL_CMD)" kustomize dist/installer > dist/install-rollout-restart.yaml
 	@echo "wrote dist/install.yaml and dist/install-rollout-restart.yaml (with config/rollout-restart) (image $(IMG))"
 
+# The chart is generated from config/ (hack/helmchart), like
+# dist/install.yaml: kustomize stays the single source, and CI fails when
+# the committed chart differs from a fresh one (verify-helm-chart).
+.PHONY: helm-chart
+helm-chart: manifests ## Write the Helm chart dist/chart from config/ (image IMG).
+	@go run ./hack/helmchart -kubectl "$(KUBECTL_CMD)" -img "$(IMG)" -out dist/chart
+	@echo "wrote dist/chart (image $(IMG))"
+
+.PHONY: verify-helm-chart
+verify-helm-chart: ## Fail when dist/chart differs from what make helm-chart writes.
+	@$(MAKE) --no-print-directory helm-chart IMG=$(DEFAULT_IMG) >/dev/null
+	@if ! git diff --quiet -- dist/chart || [ -n "$$(git ls-files --others --exclude-standard -- dist/chart)" ]; then \
+		echo "dist/chart is out of date; run 'make helm-chart' and commit:"; \
+		git status --porcelain -- dist/chart; git --no-pager diff -- dist/chart | head -n 60; exit 1; \
+	fi
+
 .PHONY: krew-manifest
 krew-manifest: ## Build the kubectl-vantage release archives and the krew manifest for VERSION (e.g. v0.1.0) into dist/.
 	VERSION="$(VERSION)" hack/krew-manifest.sh
@@ -224,6 +242,17 @@ $(PROMTOOL): | $(LOCALBIN)
 	dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool; \
 	mv usr/bin/promtool "$(PROMTOOL).tmp" && mv "$(PROMTOOL).tmp" "$(PROMTOOL)"; \
 	"$(PROMTOOL)" --version | head -n 1
+
+# helm, built from source through the Go module proxy like the envtest
+# binaries (about 3 minutes on 2 cores, once): the e2e suite lints the chart,
+# applies what it renders and installs it.
+HELM ?= $(LOCALBIN)/helm
+HELM_VERSION ?= v3.22.0
+
+.PHONY: helm
+helm: $(HELM) ## Build helm into bin/ if necessary.
+$(HELM): | $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest from source into bin/k8s (first run takes minutes).
