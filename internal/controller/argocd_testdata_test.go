@@ -346,6 +346,20 @@ var _ = Describe("Argo CD health testdata", func() {
 			newClusterCredential(tenant, source)
 			return id
 		}
+		// shortLived is a credential whose client's tokens live lifetime,
+		// refreshed refreshBefore ahead of expiry (none: the default).
+		shortLived := func(lifetime time.Duration, refreshBefore time.Duration) string {
+			id := newClient("s3cret", func(cl *oauthtest.Client) { cl.Lifetime = lifetime })
+			c.names[id] = argoClient
+			saSecret(operatorNamespace, source, keyFile(id, "s3cret"))
+			cr := clusterCredential(tenant, source)
+			if refreshBefore > 0 {
+				cr.Spec.RefreshBefore = &metav1.Duration{Duration: refreshBefore}
+			}
+			Expect(k8sClient.Create(ctx, cr)).To(Succeed())
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, cr))).To(Succeed()) })
+			return id
+		}
 
 		It("no status: as the API server stores it, before the operator's first write", func() {
 			u := createUnstructured(clusterCredential(tenant, source))
@@ -370,6 +384,25 @@ var _ = Describe("Argo CD health testdata", func() {
 			Expect(u.Object["status"]).To(HaveKeyWithValue("targetNamespaces", int64(1)))
 			c.match("healthy.yaml", u, captured, nil)
 			c.match("old-generation.yaml", u, derivedOldGeneration, olderGeneration)
+		})
+
+		It("refresh failing: Ready True, RefreshFailing, while the token is valid", func() {
+			id := shortLived(12*time.Second, 10*time.Second)
+			observe(c.kind, key(), having(ready, "True/"+ReasonTokenValid))
+			faultFor(id, answer(http.StatusServiceUnavailable, ""))
+			u := observe(c.kind, key(), having(ready, "True/"+ReasonRefreshFailing, reconciling, "False/"+reconcilingDone))
+			c.match("refresh-failing.yaml", u, captured, nil)
+		})
+
+		It("expired: Ready False, TokenExpired, not stalled, while refreshing fails", func() {
+			id := shortLived(4*time.Second, 0)
+			observe(c.kind, key(), having(ready, "True/"+ReasonTokenValid))
+			faultFor(id, answer(http.StatusServiceUnavailable, ""))
+			u := observe(c.kind, key(), func(u *unstructured.Unstructured) bool {
+				return having(ready, "False/"+ReasonTokenExpired, reconciling, "False/"+reconcilingDone, stalled, "False/"+reconcilingDone)(u) &&
+					expiredAfterRetry.MatchString(messageOf(u, ready))
+			})
+			c.match("expired.yaml", u, captured, nil)
 		})
 
 		It("stalled: the token server refuses the client", func() {
