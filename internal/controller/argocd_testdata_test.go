@@ -65,6 +65,15 @@ var rfc3339Stamp = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
 // token expired.
 var expiredAfterRetry = regexp.MustCompile(`^the token expired at \S+ and refreshing failed: `)
 
+// expiredAndRetrying is the state the expired captures wait for. The first
+// status after expiry may be the backoff's ("has failed N times since");
+// every retry after it writes the expired form.
+func expiredAndRetrying(u *unstructured.Unstructured) bool {
+	const done = "False/" + reconcilingDone
+	return having(vantagev1alpha1.ConditionReady, "False/"+ReasonTokenExpired, vantagev1alpha1.ConditionReconciling, done,
+		vantagev1alpha1.ConditionStalled, done)(u) && expiredAfterRetry.MatchString(messageOf(u, vantagev1alpha1.ConditionReady))
+}
+
 // argoCapture is what a capture renames: the names the test made, by the
 // fixed names they stand for.
 type argoCapture struct {
@@ -310,13 +319,7 @@ var _ = Describe("Argo CD health testdata", func() {
 			id := credential("s3cret", "s3cret", nil, func(cl *oauthtest.Client) { cl.Lifetime = 4 * time.Second }, nil)
 			observe(c.kind, key(), having(ready, "True/"+ReasonTokenValid))
 			faultFor(id, answer(http.StatusServiceUnavailable, ""))
-			// The first status after expiry may be the backoff's ("has failed
-			// N times since"); every retry after it writes this form, so wait
-			// for it.
-			u := observe(c.kind, key(), func(u *unstructured.Unstructured) bool {
-				return having(ready, "False/"+ReasonTokenExpired, reconciling, "False/"+reconcilingDone, stalled, "False/"+reconcilingDone)(u) &&
-					expiredAfterRetry.MatchString(messageOf(u, ready))
-			})
+			u := observe(c.kind, key(), expiredAndRetrying)
 			c.match("expired.yaml", u, captured, nil)
 		})
 
@@ -398,10 +401,7 @@ var _ = Describe("Argo CD health testdata", func() {
 			id := shortLived(4*time.Second, 0)
 			observe(c.kind, key(), having(ready, "True/"+ReasonTokenValid))
 			faultFor(id, answer(http.StatusServiceUnavailable, ""))
-			u := observe(c.kind, key(), func(u *unstructured.Unstructured) bool {
-				return having(ready, "False/"+ReasonTokenExpired, reconciling, "False/"+reconcilingDone, stalled, "False/"+reconcilingDone)(u) &&
-					expiredAfterRetry.MatchString(messageOf(u, ready))
-			})
+			u := observe(c.kind, key(), expiredAndRetrying)
 			c.match("expired.yaml", u, captured, nil)
 		})
 
