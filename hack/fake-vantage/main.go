@@ -100,7 +100,7 @@ func (f *federatedClientFlags) Set(v string) error {
 
 // trust completes the federated clients with the issuer they trust: its
 // JWKS URL defaults to kube-apiserver's, <issuer>/openid/v1/jwks.
-func (f federatedClientFlags) trust(issuer, jwksURL, caFile string) ([]oauthtest.Client, error) {
+func (f federatedClientFlags) trust(issuer, jwksURL, caFile string, lifetime time.Duration) ([]oauthtest.Client, error) {
 	if len(f) == 0 {
 		return nil, nil
 	}
@@ -121,7 +121,7 @@ func (f federatedClientFlags) trust(issuer, jwksURL, caFile string) ([]oauthtest
 	for i, c := range f {
 		fed := *c.Federation
 		fed.Issuer, fed.JWKSURL, fed.CAPEM = issuer, jwksURL, ca
-		c.Federation = &fed
+		c.Federation, c.Lifetime = &fed, lifetime
 		out[i] = c
 	}
 	return out, nil
@@ -164,6 +164,7 @@ func main() {
 	trustIssuer := flag.String("trust-issuer", "", "the issuer (iss) of --federated-client assertions, such as the API server's --service-account-issuer")
 	trustJWKS := flag.String("trust-jwks-url", "", "where the trusted issuer's keys are; default <trust-issuer>/openid/v1/jwks, as kube-apiserver serves them")
 	trustCA := flag.String("trust-ca-file", "", "PEM CA certificates trusted for --trust-jwks-url, such as the API server's serving CA")
+	federatedLifetime := flag.Duration("federated-lifetime", 0, "lifetime of the tokens of --federated-client clients; 0 means --lifetime")
 	flag.Var(&apiKeys, "api-key", "an API key /v1/auth/test accepts, key:user[:valid-for] (no valid-for: never expires); repeat for more")
 	advertised := flag.String("advertised-issuer", "", "the issuer the discovery document names instead of its own URL, as Keycloak behind an in-cluster address does")
 	noAuthTest := flag.Bool("no-auth-test", false, "answer 404 at /v1/auth/test, as an API without the endpoint does")
@@ -174,7 +175,7 @@ func main() {
 	if host, _, err := net.SplitHostPort(*listen); err != nil || !isLoopback(host) {
 		log.Fatalf("fake-vantage: --listen %q: want a loopback address such as 127.0.0.1:8900", *listen)
 	}
-	fedClients, err := federated.trust(*trustIssuer, *trustJWKS, *trustCA)
+	fedClients, err := federated.trust(*trustIssuer, *trustJWKS, *trustCA, *federatedLifetime)
 	if err != nil {
 		log.Fatalf("fake-vantage: %v", err)
 	}
