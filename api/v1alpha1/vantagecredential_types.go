@@ -82,6 +82,11 @@ const (
 	// RestartedAtAnnotation on a workload and its pod template holds when
 	// spec.rolloutRestart last restarted it (RFC 3339), for minInterval.
 	RestartedAtAnnotation = "vantage.omnivector.solutions/restarted-at"
+	// TokenSourceLabel, set to "true" on a ServiceAccount, lets credentials
+	// in its namespace name it in spec.serviceAccountRef: the operator
+	// requests tokens only for ServiceAccounts that opted in, so naming one
+	// is not enough to borrow its identity.
+	TokenSourceLabel = "vantage.omnivector.solutions/token-source"
 )
 
 // Condition types, following kstatus.
@@ -186,6 +191,27 @@ type APIKeySecretReference struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	Key *string `json:"key,omitempty"`
+}
+
+// ServiceAccountReference names a Kubernetes ServiceAccount whose
+// short-lived tokens authenticate the client: no secret is stored.
+type ServiceAccountReference struct {
+	// name of the ServiceAccount, in the credential's namespace (for a
+	// ClusterVantageCredential, the operator's). It must carry the label
+	// vantage.omnivector.solutions/token-source: "true".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// audience of the ServiceAccount token, which the token server checks.
+	// Default: the issuer, when spec.issuerURL discovers it, else the
+	// token URL.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	Audience *string `json:"audience,omitempty"`
 }
 
 // TargetTemplate shapes the target Secret.
@@ -339,23 +365,44 @@ type RolloutRestartSpec struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.scopeDelimiter) && self.scopeDelimiter == 'Comma' && has(self.scopes) && self.scopes.exists(s, s.contains(',')))",message="with scopeDelimiter Comma no scope may contain a comma: the token server could not tell the scopes apart"
 // +kubebuilder:validation:XValidation:rule="!(has(self.tokenURL) && has(self.issuerURL))",message="set tokenURL or issuerURL, not both: issuerURL discovers the token endpoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.expectedIssuer) || has(self.issuerURL)",message="expectedIssuer needs issuerURL: it names the issuer that issuerURL's discovery document may name instead"
-// +kubebuilder:validation:XValidation:rule="has(self.serviceAccountSecretRef) != has(self.apiKeySecretRef)",message="set exactly one of serviceAccountSecretRef (a service-account key, exchanged for tokens) and apiKeySecretRef (a Vantage API key, written as it is)"
-// +kubebuilder:validation:XValidation:rule="!has(self.apiKeySecretRef) || !(has(self.tokenURL) || has(self.issuerURL) || has(self.audience) || has(self.scopes) || has(self.scopeDelimiter) || has(self.refreshBefore) || has(self.verifyToken))",message="with apiKeySecretRef the API key itself is the credential: tokenURL, issuerURL, audience, scopes, scopeDelimiter, refreshBefore and verifyToken belong to serviceAccountSecretRef; remove them"
+// +kubebuilder:validation:XValidation:rule="[has(self.serviceAccountSecretRef), has(self.apiKeySecretRef), has(self.serviceAccountRef)].filter(x, x).size() == 1",message="set exactly one of serviceAccountSecretRef (a service-account key, exchanged for tokens), apiKeySecretRef (a Vantage API key, written as it is) and serviceAccountRef (a Kubernetes ServiceAccount whose tokens authenticate the client)"
+// +kubebuilder:validation:XValidation:rule="!has(self.serviceAccountRef) || has(self.clientID)",message="serviceAccountRef needs clientID: no key file carries the client id"
+// +kubebuilder:validation:XValidation:rule="!has(self.serviceAccountRef) || !has(self.clientAuthMethod) || self.clientAuthMethod in ['Auto', 'PrivateKeyJWT']",message="with serviceAccountRef the client authenticates with the ServiceAccount's token as a client assertion: clientAuthMethod must be Auto or PrivateKeyJWT"
+// +kubebuilder:validation:XValidation:rule="!has(self.apiKeySecretRef) || !(has(self.tokenURL) || has(self.issuerURL) || has(self.audience) || has(self.scopes) || has(self.scopeDelimiter) || has(self.refreshBefore) || has(self.verifyToken) || has(self.clientID))",message="with apiKeySecretRef the API key itself is the credential: tokenURL, issuerURL, audience, scopes, scopeDelimiter, refreshBefore, verifyToken and clientID belong to serviceAccountSecretRef and serviceAccountRef; remove them"
 // +kubebuilder:validation:XValidation:rule="has(self.apiKeySecretRef) || !(has(self.validateInterval) || has(self.expiryWarning))",message="validateInterval and expiryWarning belong to apiKeySecretRef: a service-account key's tokens are refreshed before they expire instead"
 type VantageCredentialSpec struct {
 	// serviceAccountSecretRef names the Secret holding the Vantage
 	// service-account key (client_id and client_secret, or a private
-	// key). Exactly one of serviceAccountSecretRef and apiKeySecretRef.
+	// key). Exactly one of serviceAccountSecretRef, apiKeySecretRef and
+	// serviceAccountRef.
 	// +optional
 	ServiceAccountSecretRef *SecretKeyReference `json:"serviceAccountSecretRef,omitempty"`
 
 	// apiKeySecretRef names the Secret holding a Vantage API key. The key
 	// is checked with the Vantage API (GET <apiURL>/v1/auth/test) when the
 	// Secret changes and every validateInterval, and written to the target
-	// once a check passed. Exactly one of serviceAccountSecretRef and
-	// apiKeySecretRef.
+	// once a check passed. Exactly one of serviceAccountSecretRef,
+	// apiKeySecretRef and serviceAccountRef.
 	// +optional
 	APIKeySecretRef *APIKeySecretReference `json:"apiKeySecretRef,omitempty"`
+
+	// serviceAccountRef authenticates the client without a stored secret:
+	// for each exchange the operator requests a 10-minute token for this
+	// Kubernetes ServiceAccount (TokenRequest) and sends it as the client
+	// assertion (RFC 7523), which a token server that trusts the cluster's
+	// service-account issuer accepts. Needs clientID. Exactly one of
+	// serviceAccountSecretRef, apiKeySecretRef and serviceAccountRef.
+	// +optional
+	ServiceAccountRef *ServiceAccountReference `json:"serviceAccountRef,omitempty"`
+
+	// clientID is the OAuth2 client id. Required with serviceAccountRef,
+	// where no key file carries it; with serviceAccountSecretRef it
+	// overrides the key's client_id, as the spec's other fields override
+	// the key's. Not with apiKeySecretRef.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClientID *string `json:"clientID,omitempty"`
 
 	// validateInterval is how often an API key is checked again. Default
 	// 1h, at least 1m. Only with apiKeySecretRef.
@@ -438,7 +485,7 @@ type VantageCredentialSpec struct {
 
 	// clientAuthMethod says how the client authenticates: Auto (for a
 	// client secret HTTP Basic, then the form body once if the server
-	// refuses the client; for a private key PrivateKeyJWT),
+	// refuses the client; for a private key or serviceAccountRef PrivateKeyJWT),
 	// ClientSecretBasic, ClientSecretPost or PrivateKeyJWT. Default Auto.
 	// +optional
 	// +kubebuilder:default=Auto

@@ -6,11 +6,18 @@
 // developer running `make run` against a cluster without a Vantage account.
 //
 //	go run ./hack/fake-vantage --listen 127.0.0.1:8900 --client ci-runner:replace-me --lifetime 60s
+//
+// Clients that authenticate with a Kubernetes ServiceAccount token trust
+// the API server's service-account issuer and read its keys:
+//
+//	go run ./hack/fake-vantage --federated-client ci:system:serviceaccount:hpc:vantage-client \
+//	  --trust-issuer https://127.0.0.1:6443/ --trust-ca-file ca.crt
 package main
 
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -75,6 +82,51 @@ func (k keyClientFlags) Set(v string) error {
 	return nil
 }
 
+// federatedClientFlags collects repeated --federated-client id:subject
+// flags: clients that authenticate with a JWT the --trust-issuer signed
+// for subject, such as system:serviceaccount:<namespace>:<name>.
+type federatedClientFlags []oauthtest.Client
+
+func (f *federatedClientFlags) String() string { return fmt.Sprintf("%d federated clients", len(*f)) }
+
+func (f *federatedClientFlags) Set(v string) error {
+	id, subject, ok := strings.Cut(v, ":")
+	if !ok || id == "" || subject == "" {
+		return fmt.Errorf("want id:subject, got %q", v)
+	}
+	*f = append(*f, oauthtest.Client{ID: id, Federation: &oauthtest.Federation{Subject: subject}})
+	return nil
+}
+
+// trust completes the federated clients with the issuer they trust: its
+// JWKS URL defaults to kube-apiserver's, <issuer>/openid/v1/jwks.
+func (f federatedClientFlags) trust(issuer, jwksURL, caFile string, lifetime time.Duration) ([]oauthtest.Client, error) {
+	if len(f) == 0 {
+		return nil, nil
+	}
+	if issuer == "" {
+		return nil, errors.New("--federated-client needs --trust-issuer")
+	}
+	if jwksURL == "" {
+		jwksURL = strings.TrimSuffix(issuer, "/") + "/openid/v1/jwks"
+	}
+	var ca []byte
+	if caFile != "" {
+		var err error
+		if ca, err = os.ReadFile(caFile); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]oauthtest.Client, len(f))
+	for i, c := range f {
+		fed := *c.Federation
+		fed.Issuer, fed.JWKSURL, fed.CAPEM = issuer, jwksURL, ca
+		c.Federation, c.Lifetime = &fed, lifetime
+		out[i] = c
+	}
+	return out, nil
+}
+
 // apiKeyFlags collects repeated --api-key key:user[:valid-for] flags.
 type apiKeyFlags []oauthtest.APIKey
 
@@ -101,12 +153,18 @@ func (a *apiKeyFlags) Set(v string) error {
 func main() {
 	var clients clientFlags
 	var apiKeys apiKeyFlags
+	var federated federatedClientFlags
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback only)")
 	lifetime := flag.Duration("lifetime", time.Hour, "lifetime of issued tokens, for clients without their own")
 	urlFile := flag.String("url-file", "", "write the server's base URL to this file once listening (whole, by rename)")
 	failRate := flag.Float64("fail-rate", 0, "fraction of token requests answered 503 at random, for soak tests")
 	flag.Var(&clients, "client", "a client the server accepts, id:secret[:lifetime]; repeat for more")
 	flag.Var(keyClientFlags{&clients}, "key-client", "a private_key_jwt client, id:public-key.pem (PKIX PEM); repeat for more")
+	flag.Var(&federated, "federated-client", "a client authenticating with a JWT the --trust-issuer signed for subject (a Kubernetes ServiceAccount token: system:serviceaccount:<namespace>:<name>), id:subject; repeat for more")
+	trustIssuer := flag.String("trust-issuer", "", "the issuer (iss) of --federated-client assertions, such as the API server's --service-account-issuer")
+	trustJWKS := flag.String("trust-jwks-url", "", "where the trusted issuer's keys are; default <trust-issuer>/openid/v1/jwks, as kube-apiserver serves them")
+	trustCA := flag.String("trust-ca-file", "", "PEM CA certificates trusted for --trust-jwks-url, such as the API server's serving CA")
+	federatedLifetime := flag.Duration("federated-lifetime", 0, "lifetime of the tokens of --federated-client clients; 0 means --lifetime")
 	flag.Var(&apiKeys, "api-key", "an API key /v1/auth/test accepts, key:user[:valid-for] (no valid-for: never expires); repeat for more")
 	advertised := flag.String("advertised-issuer", "", "the issuer the discovery document names instead of its own URL, as Keycloak behind an in-cluster address does")
 	noAuthTest := flag.Bool("no-auth-test", false, "answer 404 at /v1/auth/test, as an API without the endpoint does")
@@ -117,6 +175,11 @@ func main() {
 	if host, _, err := net.SplitHostPort(*listen); err != nil || !isLoopback(host) {
 		log.Fatalf("fake-vantage: --listen %q: want a loopback address such as 127.0.0.1:8900", *listen)
 	}
+	fedClients, err := federated.trust(*trustIssuer, *trustJWKS, *trustCA, *federatedLifetime)
+	if err != nil {
+		log.Fatalf("fake-vantage: %v", err)
+	}
+	clients = append(clients, fedClients...)
 	srv, err := oauthtest.NewServerAt(*listen)
 	if err != nil {
 		log.Fatalf("fake-vantage: %v", err)

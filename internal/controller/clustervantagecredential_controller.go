@@ -83,9 +83,8 @@ func (c clusterCredentials) sourceNamespace(cred credential) (string, *problem) 
 	if ns := c.r.ClusterCredentialNamespace; ns != "" {
 		return ns, nil
 	}
-	name, _ := sourceSecret(cred)
 	return "", &problem{ReasonNoCredentialNamespace, fmt.Sprintf(
-		"the operator does not know where Secret %q is: it runs outside a cluster without --cluster-credential-namespace; restart it with --cluster-credential-namespace set to the namespace holding that Secret", name), true}
+		"the operator does not know where %s is: it runs outside a cluster without --cluster-credential-namespace; restart it with --cluster-credential-namespace set to the namespace holding it", sourceObject(cred)), true}
 }
 
 // targets lists the namespaces spec.target selects, skipping those being

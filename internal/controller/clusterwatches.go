@@ -39,6 +39,9 @@ func (r *VantageCredentialReconciler) setupClusterKind(mgr ctrl.Manager, metaCac
 		WatchesRawSource(source.Kind(metaCache, configMapMetadata,
 			handler.TypedEnqueueRequestsFromMapFunc(r.clusterCredentialsUsingConfigMap),
 			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
+		WatchesRawSource(source.Kind(metaCache, serviceAccountMetadata(),
+			handler.TypedEnqueueRequestsFromMapFunc(r.clusterCredentialsUsingServiceAccount),
+			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
 		WatchesRawSource(source.Kind(metaCache, namespaceMetadata(),
 			handler.TypedEnqueueRequestsFromMapFunc(r.clusterCredentialsSelecting),
 			namespaceMatchChanged())).

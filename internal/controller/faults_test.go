@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -99,11 +100,11 @@ var _ = Describe("token server faults", func() {
 	DescribeTable("a fault on the first request: a condition that says what happened, an event, retries as the fault deserves, no secret anywhere",
 		func(c pointedFault) {
 			want := c.want
-			id := newClient(faultSecret)
-			requests := injectFault(ns, id, c)
+			id := newClient(faultSecret, c.at.client(ns))
+			requests, assertions := injectFault(ns, id, c)
 			saSecret(ns, "sa", keyFile(id, faultSecret))
 			started := time.Now()
-			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) { c.at.configure(ns, cr, c.badURL) })
+			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) { c.at.configure(ns, id, cr, c.badURL) })
 
 			if want.reason == ReasonTokenValid {
 				// An unusable expires_in counts as absent: the token is kept
@@ -152,7 +153,7 @@ var _ = Describe("token server faults", func() {
 			metrics, err := json.Marshal(families)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(string(metrics)).To(ContainSubstring("vantage_credential_ready"), "the operator's metrics were gathered")
-			secrets := []string{faultSecret, "fault-token-value"}
+			secrets := append([]string{faultSecret, "fault-token-value"}, assertions()...)
 			if c.at == atCheck {
 				// The token the API was asked about, and did not accept, too.
 				secrets = append(secrets, tokenSrv.IssuedTokens()...)
@@ -168,14 +169,14 @@ var _ = Describe("token server faults", func() {
 
 	DescribeTable("a fault at a refresh: the last good token stays in the target, and the condition says until when",
 		func(c pointedFault) {
-			id := newClient(faultSecret, func(cl *oauthtest.Client) { cl.Lifetime = 12 * time.Second })
+			id := newClient(faultSecret, func(cl *oauthtest.Client) { cl.Lifetime = 12 * time.Second }, c.at.client(ns))
 			saSecret(ns, "sa", keyFile(id, faultSecret))
 			// Refresh 1 to 2 s after issue, long before the 12 s expiry, so
 			// even a request that times out (5 s) fails while the token is
 			// valid.
 			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) {
 				cr.Spec.RefreshBefore = &metav1.Duration{Duration: 10 * time.Second}
-				c.at.configure(ns, cr, false)
+				c.at.configure(ns, id, cr, false)
 			})
 			cred := waitReady(ns, "f")
 			good := targetToken(ns, "f")()
@@ -221,25 +222,47 @@ type pointedFault struct {
 
 // faultPoint is where a fault hits: the token endpoint, the issuer's
 // discovery document (spec.issuerURL), the Vantage API's check of a new
-// token (spec.verifyToken), or its check of an API key
-// (spec.apiKeySecretRef, whose key is faultSecret).
+// token (spec.verifyToken), its check of an API key (spec.apiKeySecretRef,
+// whose key is faultSecret), or the token endpoint for a client that
+// authenticates with a ServiceAccount's token (spec.serviceAccountRef).
 type faultPoint string
 
 const (
-	atToken     faultPoint = ""
-	atDiscovery faultPoint = "discovery"
-	atCheck     faultPoint = "API check"
-	atAPIKey    faultPoint = "API key check"
+	atToken          faultPoint = ""
+	atDiscovery      faultPoint = "discovery"
+	atCheck          faultPoint = "API check"
+	atAPIKey         faultPoint = "API key check"
+	atServiceAccount faultPoint = "ServiceAccount token"
 )
+
+// client makes the fault's client one that authenticates with the tokens
+// of ServiceAccount ns/tokenSourceName, at atServiceAccount.
+func (at faultPoint) client(ns string) func(*oauthtest.Client) {
+	return func(c *oauthtest.Client) {
+		if at != atServiceAccount {
+			return
+		}
+		issuer, jwks := apiServerIssuer()
+		c.Secret = ""
+		c.Federation = &oauthtest.Federation{Issuer: issuer, JWKSURL: jwks, CAPEM: cfg.CAData,
+			Subject: "system:serviceaccount:" + ns + ":" + tokenSourceName}
+	}
+}
 
 // realm is the namespace's own issuer on the fake server, so no discovery
 // is cached from another test.
 func realm(ns string) string { return "faults-" + ns }
 
-// configure points the credential at the fault.
-func (at faultPoint) configure(ns string, c *vantagev1alpha1.VantageCredential, badURL bool) {
+// configure points the credential of client id at the fault.
+func (at faultPoint) configure(ns, id string, c *vantagev1alpha1.VantageCredential, badURL bool) {
 	switch at {
 	case atToken:
+		if badURL {
+			c.Spec.TokenURL = ptr.To(closedPortURL())
+		}
+	case atServiceAccount:
+		tokenSource(ns, tokenSourceName, true)
+		withServiceAccount(tokenSourceName, id)(c)
 		if badURL {
 			c.Spec.TokenURL = ptr.To(closedPortURL())
 		}
@@ -264,15 +287,39 @@ func (at faultPoint) configure(ns string, c *vantagev1alpha1.VantageCredential, 
 
 // injectFault makes the fake server answer the requests c.at sends for
 // client id (or, for discovery, to the namespace's realm) with c.fault,
-// until the test ends. It returns the count of those attempts.
-func injectFault(ns, id string, c pointedFault) func() int {
-	if c.at == atToken {
+// until the test ends. It returns the count of those attempts, and the
+// client assertions (ServiceAccount tokens) they carried.
+func injectFault(ns, id string, c pointedFault) (requests func() int, assertions func() []string) {
+	var mu sync.Mutex
+	var sent []string
+	assertions = func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(sent)
+	}
+	switch c.at {
+	case atToken:
 		if c.fault != nil {
 			faultFor(id, c.fault)
 		}
-		return func() int { return tokenSrv.RequestsFor(id) }
+		return requestsFor(id), assertions
+	case atServiceAccount:
+		tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.PostForm.Get("client_id") != id {
+				return false
+			}
+			mu.Lock()
+			sent = append(sent, r.PostForm.Get("client_assertion"))
+			mu.Unlock()
+			if c.fault == nil {
+				return false
+			}
+			c.fault(w, r)
+			return true
+		})
+		DeferCleanup(func() { tokenSrv.Intercept(nil) })
+		return requestsFor(id), assertions
 	}
-	var mu sync.Mutex
 	n := 0
 	hits := func(r *http.Request) bool {
 		if c.at == atCheck || c.at == atAPIKey {
@@ -303,7 +350,7 @@ func injectFault(ns, id string, c pointedFault) func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		return n
-	}
+	}, assertions
 }
 
 var faultCases = []faultCase{
@@ -399,7 +446,8 @@ var apiKeyFaultCases = []faultCase{
 // fault point.
 func faultEntries(keep func(pointedFault) bool) []TableEntry {
 	var entries []TableEntry
-	for at, cases := range map[faultPoint][]faultCase{atToken: faultCases, atDiscovery: discoveryFaultCases, atCheck: checkFaultCases, atAPIKey: apiKeyFaultCases} {
+	for at, cases := range map[faultPoint][]faultCase{atToken: faultCases, atDiscovery: discoveryFaultCases, atCheck: checkFaultCases,
+		atAPIKey: apiKeyFaultCases, atServiceAccount: faultCases} {
 		for _, c := range cases {
 			if pc := (pointedFault{c, at}); keep(pc) {
 				name := c.name

@@ -22,9 +22,13 @@ import (
 type facts struct {
 	now  time.Time
 	cred credential
-	// sourceVersion is the resourceVersion of the service-account Secret,
-	// "" when it is missing.
+	// sourceVersion is the resourceVersion of the service-account Secret
+	// (or of the ServiceAccount of spec.serviceAccountRef), "" when it is
+	// missing.
 	sourceVersion string
+	// serviceAccount is the ServiceAccount whose tokens authenticate the
+	// client, with spec.serviceAccountRef; empty otherwise.
+	serviceAccount types.NamespacedName
 	// inputs is nil exactly when problem is set.
 	inputs  *inputs
 	problem *problem
@@ -112,6 +116,14 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, door frontDoor
 		f.problem = p
 		return f, nil
 	}
+	if usesServiceAccount(cred) {
+		f.sourceVersion, f.inputs, f.problem, err = r.readServiceAccountInputs(ctx, cred, sourceNS)
+		if err != nil {
+			return nil, err
+		}
+		f.serviceAccount = types.NamespacedName{Namespace: sourceNS, Name: cred.GetSpec().ServiceAccountRef.Name}
+		return r.finishGather(ctx, f, sourceNS)
+	}
 	name, holds := sourceSecret(cred)
 	// The cache holds only the operator's own Secrets, so that unrelated
 	// Secrets cost no memory; sources are read live, once per version.
@@ -128,8 +140,14 @@ func (r *VantageCredentialReconciler) gather(ctx context.Context, door frontDoor
 		f.sourceVersion = source.ResourceVersion
 		f.inputs, f.problem = readInputs(cred, source, r.Endpoints)
 	}
+	return r.finishGather(ctx, f, sourceNS)
+}
+
+// finishGather reads the CA bundle, beside the key in sourceNS, once the
+// key is good, and checks that some target can be written.
+func (r *VantageCredentialReconciler) finishGather(ctx context.Context, f *facts, sourceNS string) (*facts, error) {
 	if f.problem == nil {
-		caVersion, p, err := r.readTLS(ctx, cred, sourceNS, f.inputs)
+		caVersion, p, err := r.readTLS(ctx, f.cred, sourceNS, f.inputs)
 		if err != nil {
 			return nil, err
 		}

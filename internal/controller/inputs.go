@@ -70,7 +70,7 @@ func resolveInputs(spec *vantagev1alpha1.VantageCredentialSpec, key serviceaccou
 			IssuerURL:      issuerURL,
 			ExpectedIssuer: ptr.Deref(spec.ExpectedIssuer, ""),
 			AllowURL:       e.allowDiscovered,
-			ClientID:       key.ClientID,
+			ClientID:       firstNonEmpty(ptr.Deref(spec.ClientID, ""), key.ClientID),
 			ClientSecret:   key.ClientSecret,
 			PrivateKey:     key.PrivateKey,
 			KeyID:          key.KeyID,
@@ -122,10 +122,14 @@ func (in *inputs) fingerprint() string {
 		CommaScopes               bool   `json:",omitempty"`
 		IssuerURL, ExpectedIssuer string `json:",omitempty"`
 		APIKey                    string `json:",omitempty"`
+		// The ServiceAccount of spec.serviceAccountRef, and the audience
+		// of its tokens when set.
+		AssertionSource, AssertionAudience string `json:",omitempty"`
 	}{
 		in.request.TokenURL, in.request.ClientID, in.request.ClientSecret, in.request.Audience, in.apiURL, in.organization,
 		in.request.Scopes, in.templates, in.request.KeyID, publicKey, in.request.CommaScopes,
 		in.request.IssuerURL, in.request.ExpectedIssuer, in.apiKey,
+		in.request.AssertionSource, in.request.AssertionAudience,
 	})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

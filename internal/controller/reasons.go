@@ -15,6 +15,16 @@ const (
 	ReasonSuspended = "Suspended"
 	// ReasonSecretNotFound: the service-account Secret does not exist (yet).
 	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonServiceAccountNotFound: the ServiceAccount of
+	// spec.serviceAccountRef does not exist (yet); not Stalled, like
+	// SecretNotFound.
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
+	// ReasonServiceAccountNotOptedIn: the ServiceAccount lacks the label
+	// vantage.omnivector.solutions/token-source: "true". Stalled.
+	ReasonServiceAccountNotOptedIn = "ServiceAccountNotOptedIn"
+	// ReasonTokenRequestForbidden: RBAC refuses the operator create on
+	// serviceaccounts/token for that ServiceAccount. Stalled.
+	ReasonTokenRequestForbidden = "TokenRequestForbidden"
 	// ReasonSecretKeyNotFound: the Secret lacks the key the reference names.
 	ReasonSecretKeyNotFound = "SecretKeyNotFound"
 	// ReasonInvalidKey: the service-account key is malformed or incomplete.

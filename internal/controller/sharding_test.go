@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -132,11 +133,18 @@ var _ = Describe("sharding and scoped managers", Ordered, func() {
 // ends, and returns its metrics registry.
 func startShard(ctx context.Context, selector, namespaces string, mutate ...func(*VantageCredentialReconciler)) *prometheus.Registry {
 	GinkgoHelper()
+	return startShardAs(ctx, cfg, selector, namespaces, mutate...)
+}
+
+// startShardAs is startShard for a manager with the identity of as, such
+// as a ServiceAccount's token, with exactly the permissions RBAC gives it.
+func startShardAs(ctx context.Context, as *rest.Config, selector, namespaces string, mutate ...func(*VantageCredentialReconciler)) *prometheus.Registry {
+	GinkgoHelper()
 	scope, err := ParseScope(selector, namespaces)
 	Expect(err).NotTo(HaveOccurred())
 	opts := ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}}
 	ManagerOptions(&opts, scope)
-	mgr, err := ctrl.NewManager(cfg, opts)
+	mgr, err := ctrl.NewManager(as, opts)
 	Expect(err).NotTo(HaveOccurred())
 	reg := prometheus.NewRegistry()
 	client := oauth.NewClient(oauth.Options{Timeout: 5 * time.Second})

@@ -111,6 +111,35 @@ var _ = Describe("CRD validation", func() {
 		Entry("both a service-account key and an API key", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
 		}, "set exactly one of serviceAccountSecretRef"),
+		Entry("a service-account key and a ServiceAccount", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountRef = &vantagev1alpha1.ServiceAccountReference{Name: "op"}
+			c.Spec.ClientID = ptr.To("ci")
+		}, "set exactly one of serviceAccountSecretRef"),
+		Entry("an API key and a ServiceAccount", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+			c.Spec.ServiceAccountRef = &vantagev1alpha1.ServiceAccountReference{Name: "op"}
+		}, "set exactly one of serviceAccountSecretRef"),
+		Entry("a ServiceAccount without clientID", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.ServiceAccountRef = &vantagev1alpha1.ServiceAccountReference{Name: "op"}
+		}, "serviceAccountRef needs clientID"),
+		Entry("a ServiceAccount with a client-secret auth method", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.ServiceAccountRef = &vantagev1alpha1.ServiceAccountReference{Name: "op"}
+			c.Spec.ClientID = ptr.To("ci")
+			c.Spec.ClientAuthMethod = ptr.To(vantagev1alpha1.ClientAuthPost)
+		}, "clientAuthMethod must be Auto or PrivateKeyJWT"),
+		Entry("a ServiceAccount name that is not a DNS subdomain", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.ServiceAccountRef = &vantagev1alpha1.ServiceAccountReference{Name: "Op_SA"}
+			c.Spec.ClientID = ptr.To("ci")
+		}, "spec.serviceAccountRef.name"),
+		Entry("an API key with a clientID", func(c *vantagev1alpha1.VantageCredential) {
+			c.Spec.ServiceAccountSecretRef = nil
+			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
+			c.Spec.ClientID = ptr.To("ci")
+		}, "with apiKeySecretRef the API key itself is the credential"),
 		Entry("an API key checked every 10s", func(c *vantagev1alpha1.VantageCredential) {
 			c.Spec.ServiceAccountSecretRef = nil
 			c.Spec.APIKeySecretRef = &vantagev1alpha1.APIKeySecretReference{Name: "key"}
@@ -139,6 +168,21 @@ var _ = Describe("CRD validation", func() {
 		c.Spec.ExpiryWarning = parseDuration("72h")
 		c.Spec.APIURL = ptr.To("https://api.vantage.omnivector.solutions")
 		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+	})
+
+	It("accepts a ServiceAccount with clientID and an audience, and a clientID overriding a key's", func() {
+		c := valid()
+		c.Namespace = ns
+		c.Spec.ServiceAccountSecretRef = nil
+		c.Spec.ServiceAccountRef = &vantagev1alpha1.ServiceAccountReference{Name: "op", Audience: ptr.To("https://kc.example/realms/v")}
+		c.Spec.ClientID = ptr.To("ci")
+		c.Spec.ClientAuthMethod = ptr.To(vantagev1alpha1.ClientAuthPrivateKeyJWT)
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+
+		k := valid()
+		k.Namespace, k.Name = ns, "k"
+		k.Spec.ClientID = ptr.To("ci")
+		Expect(k8sClient.Create(ctx, k)).To(Succeed())
 	})
 
 	It("refuses a refreshBefore that is not a duration", func() {

@@ -73,6 +73,8 @@ type VantageCredentialReconciler struct {
 // +kubebuilder:rbac:groups=vantage.omnivector.solutions,resources=vantagecredentials/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // credential is either kind, as the engine sees it.
@@ -213,6 +215,9 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 	}
 	req := f.inputs.request
 	req.Caller = key.String()
+	if f.serviceAccount.Name != "" {
+		req.Assertion = r.serviceAccountToken(f.serviceAccount)
+	}
 	tok, err := r.Exchanger.Exchange(ctx, req)
 	if wait, ok := oauth.IsThrottled(err); ok {
 		res.heldBack = wait
@@ -300,6 +305,10 @@ func failureReason(e *oauth.Error) string {
 		return ReasonAuthMethodUnsupported
 	case oauth.CodeTokenURLNotAllowed:
 		return ReasonTokenURLNotAllowed
+	case codeTokenRequestForbidden:
+		return ReasonTokenRequestForbidden
+	case codeServiceAccountGone:
+		return ReasonServiceAccountNotFound
 	}
 	if e.Kind == oauth.Transient {
 		return ReasonTokenRequestFailed
@@ -390,9 +399,8 @@ func (r *VantageCredentialReconciler) recordEvents(cred credential, prev, st *va
 			"wrote a token valid until %s to %s (%s; scopes: %s)", stamp(f.token.expiresAt), f.written(),
 			res.decision.exchange, strings.Join(res.scopes, " "))
 	case res.failed != nil && res.failed.retryAt.IsZero():
-		name, _ := sourceSecret(cred)
-		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, action(cred), "%s; no new attempt until Secret %q changes",
-			res.failed.message, name)
+		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, action(cred), "%s; no new attempt until %s changes",
+			res.failed.message, sourceObject(cred))
 	case res.failed != nil:
 		r.Recorder.Eventf(cred, nil, "Warning", res.failed.reason, action(cred), "%s; next attempt at %s",
 			res.failed.message, stamp(res.failed.retryAt))

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -138,6 +139,9 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 		WatchesRawSource(source.Kind(metaCache, configMapMetadata,
 			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingConfigMap),
 			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
+		WatchesRawSource(source.Kind(metaCache, serviceAccountMetadata(),
+			handler.TypedEnqueueRequestsFromMapFunc(r.credentialsUsingServiceAccount),
+			resourceVersionChanged[*metav1.PartialObjectMetadata]())).
 		WithOptions(opts).
 		Named("vantagecredential")
 	if r.EnableRolloutRestart {
@@ -152,8 +156,10 @@ func (r *VantageCredentialReconciler) SetupWithManager(ctx context.Context, mgr 
 func indexCredentials(ctx context.Context, indexer client.FieldIndexer, kind client.Object) error {
 	if err := indexer.IndexField(ctx, kind, sourceSecretIndex, func(o client.Object) []string {
 		cred := o.(credential)
-		name, _ := sourceSecret(cred)
-		names := []string{name}
+		var names []string
+		if name, _ := sourceSecret(cred); name != "" {
+			names = append(names, name)
+		}
 		if ref := caBundleRef(*cred.GetSpec()); ref != nil && ref.Kind == vantagev1alpha1.CABundleSecret {
 			names = append(names, ref.Name)
 		}
@@ -166,6 +172,11 @@ func indexCredentials(ctx context.Context, indexer client.FieldIndexer, kind cli
 			return []string{ref.Name}
 		}
 		return nil
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, kind, sourceServiceAccountIndex, func(o client.Object) []string {
+		return serviceAccountIndexValues(o.(credential))
 	}); err != nil {
 		return err
 	}
@@ -199,6 +210,7 @@ func trackInformers(t *cachesync.Tracker, mgrCache, metaCache cache.Informers, s
 	t.Add("secrets (managed)", corev1.Resource("secrets"), mgrCache, &corev1.Secret{})
 	t.Add("secrets (metadata)", corev1.Resource("secrets"), metaCache, secretMetadata)
 	t.Add("configmaps (metadata)", corev1.Resource("configmaps"), metaCache, configMapMetadata)
+	t.Add("serviceaccounts (metadata)", corev1.Resource("serviceaccounts"), metaCache, serviceAccountMetadata())
 }
 
 // credentialOfTarget maps one of the operator's Secrets to the credential
@@ -297,6 +309,13 @@ func secretMetadataTransform(obj any) (any, error) {
 	}
 	if v, ok := m.Labels[vantagev1alpha1.ManagedByLabel]; ok {
 		slim.Labels = metadataLabels(v)
+	}
+	if v, ok := m.Labels[vantagev1alpha1.TokenSourceLabel]; ok {
+		// A ServiceAccount's opt-in to spec.serviceAccountRef. The
+		// managed-by maps are shared, so this one is a copy.
+		l := map[string]string{vantagev1alpha1.TokenSourceLabel: v}
+		maps.Copy(l, slim.Labels)
+		slim.Labels = l
 	}
 	return slim, nil
 }

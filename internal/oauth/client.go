@@ -139,7 +139,7 @@ func (c *Client) exchange(ctx context.Context, req Request) (*Token, error) {
 // methods in turn.
 func (c *Client) authenticate(ctx context.Context, req Request) (*Token, error) {
 	method := req.method()
-	if method == AuthAuto && req.PrivateKey != nil {
+	if method == AuthAuto && req.signsAssertion() {
 		method = AuthPrivateKeyJWT
 	}
 	if method != AuthAuto {
@@ -181,21 +181,23 @@ func validate(req Request) *Error {
 	switch {
 	case req.ClientID == "":
 		return invalidInput("the client id is empty")
-	case req.ClientSecret != "" && req.PrivateKey != nil:
-		return invalidInput("the client has both a secret and a private key; give one")
-	case req.ClientSecret == "" && req.PrivateKey == nil:
+	case req.PrivateKey != nil && req.Assertion != nil:
+		return invalidInput("the client has both a private key and an assertion source; give one")
+	case req.ClientSecret != "" && req.signsAssertion():
+		return invalidInput("the client has both a secret and a private key or assertion source; give one")
+	case req.ClientSecret == "" && !req.signsAssertion():
 		return invalidInput("the client secret is empty")
 	}
 	switch m := req.method(); {
 	case m == AuthAuto:
 		return nil
 	case m == AuthBasic || m == AuthPost:
-		if req.PrivateKey != nil {
-			return invalidInput(fmt.Sprintf("%s needs a client secret, and the client has a private key: use PrivateKeyJWT or Auto", m))
+		if req.signsAssertion() {
+			return invalidInput(fmt.Sprintf("%s needs a client secret, and the client signs assertions: use PrivateKeyJWT or Auto", m))
 		}
 		return nil
 	case m == AuthPrivateKeyJWT:
-		if req.PrivateKey == nil {
+		if !req.signsAssertion() {
 			return invalidInput("PrivateKeyJWT needs a private key, and the client has a secret: use ClientSecretBasic, ClientSecretPost or Auto")
 		}
 		return nil
@@ -241,10 +243,10 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 		cfg.EndpointParams.Set("audience", req.Audience)
 	}
 	if method == AuthPrivateKeyJWT {
-		// Signed per attempt, so that no jti is ever sent twice.
-		assertion, err := c.clientAssertion(req)
-		if err != nil {
-			return nil, invalidInput("the client assertion could not be signed: " + err.Error())
+		// Made per attempt, so that no jti is ever sent twice.
+		assertion, e := c.assertionFor(ctx, req)
+		if e != nil {
+			return nil, e
 		}
 		cfg.EndpointParams.Set("client_assertion_type", jwtBearer)
 		cfg.EndpointParams.Set("client_assertion", assertion)

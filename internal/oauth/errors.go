@@ -70,11 +70,18 @@ type Error struct {
 	// api says the request went to the Vantage API (Check), not to the
 	// token endpoint.
 	api bool
+	// assertion says Request.Assertion failed, so nothing was sent; its
+	// description is the whole story.
+	assertion bool
 }
 
 // Error says what happened and what the user can do about it.
 func (e *Error) Error() string {
 	var b strings.Builder
+	if e.assertion {
+		fmt.Fprintf(&b, "no client assertion (%s): %s", e.Code, e.Description)
+		return b.String()
+	}
 	switch {
 	case e.Code == codeDiscoveryFailed || e.Code == codeIssuerMismatch || e.Code == codeInvalidDiscovery:
 		fmt.Fprintf(&b, "issuer discovery failed (%s)", e.Code)

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"crypto"
 	"fmt"
 	"net/url"
@@ -42,7 +43,7 @@ type Request struct {
 	// URL with CodeTokenURLNotAllowed.
 	AllowURL func(url string) error
 	ClientID string
-	// ClientSecret or PrivateKey authenticates the client, never both.
+	// One of ClientSecret, PrivateKey and Assertion authenticates the client.
 	ClientSecret string
 	// PrivateKey signs a private_key_jwt assertion; KeyID, when set, is its
 	// kid header. AssertionAudience is the assertion's aud: the issuer when
@@ -50,6 +51,17 @@ type Request struct {
 	PrivateKey        crypto.Signer
 	KeyID             string
 	AssertionAudience string
+	// Assertion, when set, supplies a client assertion made elsewhere (a
+	// Kubernetes ServiceAccount token) instead of one PrivateKey signs. It
+	// is called once per attempt with the audience the assertion must name
+	// (AssertionAudience, else the issuer or the token URL), and what it
+	// returns is sent as client_assertion in the form body, hidden from
+	// every message and kept nowhere. An *AssertionError it returns says
+	// how to report its failure. AssertionSource names where assertions
+	// come from, so that requests from different sources never share a
+	// token.
+	Assertion       func(ctx context.Context, audience string) (string, error)
+	AssertionSource string
 	// Scopes are sent space-joined as scope, or comma-joined with
 	// CommaScopes (the form Vantage's API documentation shows); none
 	// means the client's default scopes.
@@ -75,20 +87,26 @@ const redacted = "[redacted]"
 
 // String describes the request without the client secret.
 func (r Request) String() string {
-	return fmt.Sprintf("oauth.Request{TokenURL: %q, IssuerURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q, PrivateKey: %q, KeyID: %q}",
-		displayURL(r.TokenURL), displayURL(r.IssuerURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID)
+	return fmt.Sprintf("oauth.Request{TokenURL: %q, IssuerURL: %q, ClientID: %q, Scopes: %q, Audience: %q, AuthMethod: %q, ClientSecret: %q, PrivateKey: %q, KeyID: %q, AssertionSource: %q}",
+		displayURL(r.TokenURL), displayURL(r.IssuerURL), r.ClientID, r.Scopes, r.Audience, r.method(), hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID, r.AssertionSource)
 }
 
 // GoString is String in Go syntax, for %#v.
 func (r Request) GoString() string {
-	return fmt.Sprintf("oauth.Request{TokenURL:%#v, IssuerURL:%#v, ClientID:%#v, ClientSecret:%#v, PrivateKey:%#v, KeyID:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
-		displayURL(r.TokenURL), displayURL(r.IssuerURL), r.ClientID, hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID, r.Scopes, r.Audience, string(r.AuthMethod))
+	return fmt.Sprintf("oauth.Request{TokenURL:%#v, IssuerURL:%#v, ClientID:%#v, ClientSecret:%#v, PrivateKey:%#v, KeyID:%#v, AssertionSource:%#v, Scopes:%#v, Audience:%#v, AuthMethod:%#v}",
+		displayURL(r.TokenURL), displayURL(r.IssuerURL), r.ClientID, hidden(r.ClientSecret), hiddenKey(r.PrivateKey), r.KeyID, r.AssertionSource, r.Scopes, r.Audience, string(r.AuthMethod))
 }
 
 // Format keeps fmt from printing the fields itself, which it would do for
 // verbs such as %d or %x that bypass String.
 func (r Request) Format(f fmt.State, verb rune) {
 	formatSafely(f, verb, "oauth.Request", r.String, r.GoString)
+}
+
+// signsAssertion says whether the client authenticates with a client
+// assertion (private_key_jwt), signed by PrivateKey or made by Assertion.
+func (r Request) signsAssertion() bool {
+	return r.PrivateKey != nil || r.Assertion != nil
 }
 
 // method resolves the default.

@@ -30,7 +30,7 @@ func (c *Client) resolve(ctx context.Context, req Request) (Request, *Error) {
 	if e := req.allow(p.TokenEndpoint, "the token endpoint the issuer's discovery document names"); e != nil {
 		return req, e
 	}
-	method, err := ChooseAuthMethod(p.AuthMethodsSupported, req.PrivateKey != nil, req.method())
+	method, err := ChooseAuthMethod(p.AuthMethodsSupported, req.signsAssertion(), req.method())
 	if err != nil {
 		return req, asError(err)
 	}

@@ -130,7 +130,7 @@ func shareKey(req Request) [sha256.Size]byte {
 	for _, s := range req.Scopes {
 		h.field([]byte(s))
 	}
-	for _, s := range []string{req.KeyID, req.AssertionAudience, req.IssuerURL, req.ExpectedIssuer} {
+	for _, s := range []string{req.KeyID, req.AssertionAudience, req.IssuerURL, req.ExpectedIssuer, req.AssertionSource} {
 		h.field([]byte(s))
 	}
 	if req.PrivateKey != nil {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -149,6 +150,20 @@ func world() []client.Object {
 			TargetSecretName: "web",
 		},
 	}
+	// borrower authenticates with the tokens of a ServiceAccount that has
+	// not opted in.
+	borrower := &vantagev1alpha1.VantageCredential{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "secretless", Name: "borrower", UID: "uid-borrower"},
+		Spec: vantagev1alpha1.VantageCredentialSpec{
+			ServiceAccountRef: &vantagev1alpha1.ServiceAccountReference{Name: "vantage-client"}, ClientID: ptr.To("ci-runner"),
+		},
+		Status: vantagev1alpha1.VantageCredentialStatus{
+			Conditions: []metav1.Condition{
+				cond("Ready", "False", "ServiceAccountNotOptedIn", "ServiceAccount \"vantage-client\" has not opted in to lending its tokens: label it with kubectl label serviceaccount vantage-client vantage.omnivector.solutions/token-source=true", now.Add(-time.Minute)),
+				cond("Stalled", "True", "ServiceAccountNotOptedIn", "", now.Add(-time.Minute)),
+			},
+		},
+	}
 	targetName := "vantage-token"
 	cluster := &vantagev1alpha1.ClusterVantageCredential{
 		ObjectMeta: metav1.ObjectMeta{Name: "hpc", UID: "uid-cluster-hpc"},
@@ -172,7 +187,8 @@ func world() []client.Object {
 		return s
 	}
 	return []client.Object{
-		healthy, broken, apiKey, other, cluster, restarting,
+		healthy, broken, apiKey, other, cluster, restarting, borrower,
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secretless", Name: "vantage-client"}},
 		secret("hpc", "ci-runner-sa", map[string]string{"service-account.json": `{"client_id":"ci-runner","client_secret":"` + clientSecret + `"}`}),
 		secret("hpc", "ci-runner", map[string]string{"access_token": token, "VANTAGE_API_KEY": token, "VANTAGE_API_URL": apiURL,
 			"expires_at": "2026-11-22T15:59:00Z", "scope": "clusters:read jobs:read", "token_type": "Bearer"}),

@@ -9,6 +9,8 @@ import (
 
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
+
+	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
 )
 
 // printData writes v as JSON or YAML.
@@ -159,6 +161,19 @@ func printDetail(out io.Writer, r *Report, now time.Time) error {
 			p("  \texists, with %s %s", plural("key", len(s.Keys)), strings.Join(s.Keys, " and "))
 		default:
 			p("  \texists, but without %s %s", plural("key", len(s.Keys)), strings.Join(s.Keys, " and "))
+		}
+	}
+	if s := r.ServiceAccount; s != nil {
+		p("ServiceAccount:\t%s/%s", s.Namespace, s.Name)
+		switch {
+		case s.Error != "":
+			p("  \tcannot tell: %s", s.Error)
+		case !s.Exists:
+			p("  \tdoes not exist")
+		case s.OptedIn:
+			p("  \texists, lends its tokens (%s=true)", vantagev1alpha1.TokenSourceLabel)
+		default:
+			p("  \texists, but lends no token: it lacks the label %s=true", vantagev1alpha1.TokenSourceLabel)
 		}
 	}
 	t := r.Target

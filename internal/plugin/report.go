@@ -42,6 +42,8 @@ type Report struct {
 
 	Target TargetReport  `json:"target"`
 	Source *SourceReport `json:"source,omitempty"`
+	// ServiceAccount is spec.serviceAccountRef's, in place of Source.
+	ServiceAccount *ServiceAccountReport `json:"serviceAccount,omitempty"`
 	// Claims are decoded from the target's token, unverified.
 	Claims      *Claims       `json:"claims,omitempty"`
 	ClaimsError string        `json:"claimsError,omitempty"`
@@ -105,6 +107,16 @@ type SourceReport struct {
 	Error     string   `json:"error,omitempty"`
 }
 
+// ServiceAccountReport says whether the ServiceAccount of
+// spec.serviceAccountRef exists and lends its tokens (the opt-in label).
+type ServiceAccountReport struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Exists    bool   `json:"exists"`
+	OptedIn   bool   `json:"optedIn"`
+	Error     string `json:"error,omitempty"`
+}
+
 // EventReport is one event about the credential.
 type EventReport struct {
 	Type    string     `json:"type"`
@@ -159,6 +171,7 @@ func (e *env) inspect(ctx context.Context, c credential) *Report {
 		r.Conditions = append(r.Conditions, conditionReport(cond))
 	}
 	r.Source = e.inspectSource(ctx, c)
+	r.ServiceAccount = e.inspectServiceAccount(ctx, c)
 	e.inspectTarget(ctx, c, r)
 	r.Events, r.EventsError = e.events(ctx, c)
 	r.WhatToDo = whatToDo(r.Ready.Reason)
@@ -257,6 +270,29 @@ func (e *env) inspectSource(ctx context.Context, c credential) *SourceReport {
 			break
 		}
 	}
+	return s
+}
+
+// inspectServiceAccount looks at the ServiceAccount of
+// spec.serviceAccountRef as the operator does: whether it exists and has
+// opted in; nil without one.
+func (e *env) inspectServiceAccount(ctx context.Context, c credential) *ServiceAccountReport {
+	ref := c.obj.GetSpec().ServiceAccountRef
+	if ref == nil {
+		return nil
+	}
+	s := &ServiceAccountReport{Name: ref.Name, Namespace: e.sourceNamespace(c)}
+	var sa corev1.ServiceAccount
+	err := e.deps.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Name}, &sa)
+	switch {
+	case apierrors.IsNotFound(err):
+		return s
+	case err != nil:
+		s.Error = explain(err, "get", "serviceaccounts", s.Name, s.Namespace).Error()
+		return s
+	}
+	s.Exists = true
+	s.OptedIn = sa.Labels[vantagev1alpha1.TokenSourceLabel] == "true"
 	return s
 }
 

@@ -33,6 +33,7 @@ func TestStatus(t *testing.T) {
 		{"status-rollout-restart", []string{"status", "web", "-n", "apps"}},
 		{"status-rollout-restart-json", []string{"status", "web", "-n", "apps", "-o", "json"}},
 		{"status-list-yaml", []string{"status", "-o", "yaml"}},
+		{"status-serviceaccount", []string{"status", "borrower", "-n", "secretless"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			r := run(t, builder().Build(), tc.args...)

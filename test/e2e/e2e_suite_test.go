@@ -29,9 +29,10 @@ const (
 )
 
 // Clients the fake Vantage server accepts: one with ordinary one-hour
-// tokens, one whose 20 s tokens are refreshed every ~13 s, and one that
-// authenticates with a private key (private_key_jwt); and an API key of
-// user e2e-user that expires in a week.
+// tokens, one whose 20 s tokens are refreshed every ~13 s, one that
+// authenticates with a private key (private_key_jwt), and one that
+// authenticates with the tokens of ServiceAccount saClientSubject (20 s
+// tokens too); and an API key of user e2e-user that expires in a week.
 const (
 	longClient  = "e2e-long"
 	longSecret  = "long-secret"
@@ -40,6 +41,10 @@ const (
 	keyClient   = "e2e-key"
 	apiKey      = "e2e-api-key-7f3a"
 	apiKeyUser  = "e2e-user"
+	saClient    = "e2e-serviceaccount"
+	// saClientSubject is the ServiceAccount whose tokens the fake server
+	// accepts for saClient: vantage-client in namespace team-secretless.
+	saClientSubject = "system:serviceaccount:team-secretless:vantage-client"
 )
 
 var (
@@ -87,11 +92,16 @@ var _ = BeforeSuite(func() {
 		}
 	})
 
-	By("starting the fake Vantage server as a process")
+	By("starting the fake Vantage server as a process, trusting the API server's service-account issuer")
 	keyClientPEM = writeKeyClient(filepath.Join(workDir, "key-client.pub.pem"))
+	caFile := filepath.Join(workDir, "apiserver-ca.crt")
+	issuer, jwksURL, err := cp.ServiceAccountIssuer(caFile)
+	Expect(err).NotTo(HaveOccurred())
 	fake, fakeURL, err = utils.StartFakeVantage(context.Background(), filepath.Join(projectDir, "bin/fake-vantage"), workDir,
 		"--client", longClient+":"+longSecret, "--client", shortClient+":"+shortSecret+":20s",
 		"--key-client", keyClient+":"+filepath.Join(workDir, "key-client.pub.pem"),
+		"--federated-client", saClient+":"+saClientSubject, "--federated-lifetime", "20s",
+		"--trust-issuer", issuer, "--trust-jwks-url", jwksURL, "--trust-ca-file", caFile,
 		"--api-key", apiKey+":"+apiKeyUser+":168h")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { _ = fake.Stop(5 * time.Second) })

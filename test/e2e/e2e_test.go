@@ -144,6 +144,9 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 			{"delete", "secrets", "-n", "team-a"}, {"watch", "namespaces"}, {"list", "namespaces"},
 			{"list", "clustervantagecredentials.vantage.omnivector.solutions"},
 			{"patch", "clustervantagecredentials.vantage.omnivector.solutions", "--subresource=status"},
+			// serviceAccountRef: ServiceAccounts' metadata, and their
+			// tokens (lent only by those labelled token-source).
+			{"watch", "serviceaccounts", "--all-namespaces"}, {"create", "serviceaccounts", "--subresource=token", "-n", "team-a"},
 		} {
 			Expect(canI(allowed...)).To(Equal("yes"), "must be allowed: %v", allowed)
 		}
@@ -157,7 +160,7 @@ var _ = Describe("the operator, installed and run as a cluster admin would", Ord
 			{"update", "vantagecredentials.vantage.omnivector.solutions", "--subresource=status", "-n", "team-a"},
 			{"update", "configmaps", "-n", "team-a"}, {"list", "pods", "--all-namespaces"},
 			{"update", "leases.coordination.k8s.io", "-n", "team-a"},
-			{"create", "serviceaccounts/token", "-n", operatorNamespace},
+			{"create", "serviceaccounts", "-n", "team-a"}, {"update", "serviceaccounts", "-n", "team-a"},
 			{"*", "*"},
 		} {
 			Expect(canI(denied...)).To(Equal("no"), "must be denied: %v", denied)
@@ -339,6 +342,43 @@ spec:
 		expiry := credentialExpiry("team-a", "short")
 		Eventually(func() string { return secretToken("team-a", "short") }, 30*time.Second, 200*time.Millisecond).ShouldNot(Equal(first))
 		Expect(time.Now()).To(BeTemporally("<", expiry))
+	})
+
+	It("makes a credential Ready with a ServiceAccount's tokens, nothing secret stored, and refreshes it", func() {
+		// The trust setup of the README: the token server reads the
+		// issuer's keys without credentials.
+		kubectl("create", "clusterrolebinding", "service-account-issuer-discovery-anonymous",
+			"--clusterrole=system:service-account-issuer-discovery", "--group=system:unauthenticated")
+		kubectl("create", "namespace", "team-secretless")
+		before := fakeStats().PerClient[saClient]
+		kubectlApply(strings.NewReplacer("CLIENT", saClient).Replace(`
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: vantage-client
+  namespace: team-secretless
+  labels: {vantage.omnivector.solutions/token-source: "true"}
+---
+apiVersion: vantage.omnivector.solutions/v1alpha1
+kind: VantageCredential
+metadata: {name: secretless, namespace: team-secretless}
+spec:
+  serviceAccountRef: {name: vantage-client}
+  clientID: CLIENT
+  scopes: [jobs:read]
+`))
+		kubectl("wait", "--for=condition=Ready", "vantagecredential/secretless", "-n", "team-secretless", "--timeout=60s")
+		token := secretToken("team-secretless", "secretless")
+		Expect(token).NotTo(BeEmpty())
+		Expect(fakeStats().PerClient[saClient]).To(Equal(before + 1))
+		Expect(strings.TrimSpace(kubectl("get", "secrets", "-n", "team-secretless", "-o", "name"))).To(Equal("secret/secretless"),
+			"the token's target is the only Secret: nothing secret is stored to get it")
+
+		expiry := credentialExpiry("team-secretless", "secretless")
+		Eventually(func() string { return secretToken("team-secretless", "secretless") }, 30*time.Second, 200*time.Millisecond).ShouldNot(Equal(token))
+		Expect(time.Now()).To(BeTemporally("<", expiry))
+		Expect(fakeStats().PerClient[saClient]).To(BeNumerically(">=", before+2), "each refresh a request with a new ServiceAccount token")
+		Expect(logOf(first.Process)).NotTo(ContainSubstring("TokenRequestForbidden"))
 	})
 
 	It("after SIGKILL and a restart, leaves fresh tokens alone and refreshes a due one at once", func() {

@@ -60,6 +60,10 @@ type Client struct {
 	// KeyID when KeyID is set (see checkAssertion), and has no secret.
 	PublicKey crypto.PublicKey
 	KeyID     string
+	// Federation, when set, makes this a client that authenticates with
+	// a JWT another issuer signed (a Kubernetes ServiceAccount token), and
+	// has no secret.
+	Federation *Federation
 	// BadSecretCode is the error for a wrong secret: "" means 401
 	// invalid_client; another code, such as "unauthorized_client" to mimic
 	// Keycloak, is sent with 400.
@@ -361,7 +365,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return
 	}
-	if client.PublicKey != nil || method == "private_key_jwt" {
+	if client.Federation != nil {
+		if err := s.checkFederatedLocked(client, r); err != nil {
+			WriteError(w, http.StatusBadRequest, "invalid_client", err.Error())
+			return
+		}
+	} else if client.PublicKey != nil || method == "private_key_jwt" {
 		// Keycloak answers every assertion it does not accept with 400.
 		if err := s.checkAssertionLocked(client, r); err != nil {
 			WriteError(w, http.StatusBadRequest, "invalid_client", err.Error())
