@@ -98,7 +98,7 @@ BENCH_NAMESPACES ?= 1000
 BENCH_WORKLOADS ?= 1000
 BENCH_RUN ?= .
 .PHONY: bench
-bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets; BENCH_MODE=apikey: API keys) and one ClusterVantageCredential over BENCH_NAMESPACES namespaces, and BENCH_WORKLOADS credentials restarting a Deployment each (BENCH_RUN=TestBench, TestFanout or TestRestarts: one of them); prints BENCH lines.
+bench: envtest build-tools ## Benchmark BENCH_CREDENTIALS credentials (BENCH_UNRELATED>0: also with that many unrelated Secrets; BENCH_MODE=apikey: API keys; BENCH_MODE=serviceaccount: ServiceAccount tokens) and one ClusterVantageCredential over BENCH_NAMESPACES namespaces, and BENCH_WORKLOADS credentials restarting a Deployment each (BENCH_RUN=TestBench, TestFanout or TestRestarts: one of them); prints BENCH lines.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" KUBECTL="$(KUBECTL_CMD)" BENCH_CREDENTIALS=$(BENCH_CREDENTIALS) BENCH_UNRELATED=$(BENCH_UNRELATED) BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_MODE=$(BENCH_MODE) \
 		BENCH_NAMESPACES=$(BENCH_NAMESPACES) BENCH_WORKLOADS=$(BENCH_WORKLOADS) BENCH_MANAGER_ARGS="$(BENCH_MANAGER_ARGS)" BENCH_PPROF_DIR="$(if $(BENCH_PPROF_DIR),$(abspath $(BENCH_PPROF_DIR)))" \
 		go test -tags bench ./test/bench/ -run '$(BENCH_RUN)' -v -count=1 -timeout 60m

@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -58,8 +59,14 @@ func TestBench(t *testing.T) {
 	clients := max(envInt("BENCH_CLIENTS", 1), 1)
 	// BENCH_MODE=apikey runs the same benchmark with API keys
 	// (apiKeySecretRef), BENCH_CLIENTS of them: each costs a check with the
-	// Vantage API instead of a token request.
-	apiKeys := os.Getenv("BENCH_MODE") == "apikey"
+	// Vantage API instead of a token request. BENCH_MODE=serviceaccount
+	// runs it with BENCH_CLIENTS ServiceAccounts (serviceAccountRef): each
+	// exchange costs a TokenRequest to the API server before the token
+	// request.
+	mode := os.Getenv("BENCH_MODE")
+	if mode != "" && mode != "apikey" && mode != "serviceaccount" {
+		t.Fatalf("BENCH_MODE=%s: want apikey, serviceaccount or nothing", mode)
+	}
 	configs := []int{unrelated}
 	if unrelated > 0 {
 		// The memory cost of unrelated Secrets is the difference between
@@ -68,7 +75,7 @@ func TestBench(t *testing.T) {
 	}
 	var baseRSS float64
 	for _, m := range configs {
-		r := run(t, n, m, clients, apiKeys)
+		r := run(t, n, m, clients, mode)
 		delta := ""
 		if m == 0 {
 			baseRSS = r.rssMiB
@@ -76,12 +83,15 @@ func TestBench(t *testing.T) {
 			delta = fmt.Sprintf(" rss_unrelated_delta_mib=%.1f", r.rssMiB-baseRSS)
 		}
 		// An API key costs checks with the Vantage API, not token requests.
-		mode, requests := "", "token_requests"
-		if apiKeys {
-			mode, requests = " mode=apikey", "api_checks"
+		label, requests := "", "token_requests"
+		switch mode {
+		case "apikey":
+			label, requests = " mode=apikey", "api_checks"
+		case "serviceaccount":
+			label = " mode=serviceaccount"
 		}
 		line := fmt.Sprintf("BENCH%s credentials=%d unrelated=%d clients=%d all_ready_s=%.2f converge_p50_s=%.2f converge_max_s=%.2f %s=%d secret_writes=%d status_writes=%d steady_writes=%d resync_writes=%d restart_%s=%d restart_writes=%d rss_mib=%.1f peak_rss_mib=%.1f heap_mib=%.1f%s",
-			mode, n, m, clients, r.allReady.Seconds(), r.p50.Seconds(), r.max.Seconds(), requests, r.tokenRequests, r.secretWrites, r.statusWrites, r.steadyWrites, r.resyncWrites,
+			label, n, m, clients, r.allReady.Seconds(), r.p50.Seconds(), r.max.Seconds(), requests, r.tokenRequests, r.secretWrites, r.statusWrites, r.steadyWrites, r.resyncWrites,
 			requests, r.restartRequests, r.restartWrites, r.rssMiB, r.peakRSSMiB, r.heapMiB, delta)
 		fmt.Printf("manager flags beyond the defaults: %q\n", os.Getenv("BENCH_MANAGER_ARGS"))
 		fmt.Println(line)
@@ -146,7 +156,7 @@ func oneClient(t *testing.T, ctx context.Context, cl client.Client, root, dir st
 	return fakeURL
 }
 
-func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
+func run(t *testing.T, n, unrelated, clients int, mode string) result {
 	root, dir, cp, cl := startPlane(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -168,12 +178,27 @@ func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
 	}
 
 	fakeArgs := []string{"--lifetime", "1h"}
-	for j := range clients {
-		if apiKeys {
-			fakeArgs = append(fakeArgs, "--api-key", fmt.Sprintf("bench-key-%d:bench-user-%d", j, j))
-			continue
+	if mode == "serviceaccount" {
+		// The README's trust setup: the token server reads the API
+		// server's service-account keys without credentials.
+		caFile := filepath.Join(dir, "apiserver-ca.crt")
+		issuer, jwksURL, err := cp.ServiceAccountIssuer(caFile)
+		must(t, err)
+		fakeArgs = append(fakeArgs, "--trust-issuer", issuer, "--trust-jwks-url", jwksURL, "--trust-ca-file", caFile)
+		if out, err := cp.Kubectl(nil, "create", "clusterrolebinding", "service-account-issuer-discovery-anonymous",
+			"--clusterrole=system:service-account-issuer-discovery", "--group=system:unauthenticated"); err != nil {
+			t.Fatal(out, err)
 		}
-		fakeArgs = append(fakeArgs, "--client", fmt.Sprintf("bench-%d:bench-secret-%d", j, j))
+	}
+	for j := range clients {
+		switch mode {
+		case "apikey":
+			fakeArgs = append(fakeArgs, "--api-key", fmt.Sprintf("bench-key-%d:bench-user-%d", j, j))
+		case "serviceaccount":
+			fakeArgs = append(fakeArgs, "--federated-client", fmt.Sprintf("bench-%d:system:serviceaccount:%s:sa-%d", j, namespace, j))
+		default:
+			fakeArgs = append(fakeArgs, "--client", fmt.Sprintf("bench-%d:bench-secret-%d", j, j))
+		}
 	}
 	fake, fakeURL, err := utils.StartFakeVantage(ctx, filepath.Join(root, "bin/fake-vantage"), dir, fakeArgs...)
 	must(t, err)
@@ -205,11 +230,16 @@ func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
 	watchWrites(t, ctx, cl, wc)
 
 	parallel(clients, func(j int) error {
-		data := map[string]string{"client_id": fmt.Sprintf("bench-%d", j), "client_secret": fmt.Sprintf("bench-secret-%d", j)}
-		if apiKeys {
-			data = map[string]string{"api-key": fmt.Sprintf("bench-key-%d", j)}
+		meta := metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("sa-%d", j)}
+		switch mode {
+		case "apikey":
+			return cl.Create(ctx, &corev1.Secret{ObjectMeta: meta, StringData: map[string]string{"api-key": fmt.Sprintf("bench-key-%d", j)}})
+		case "serviceaccount":
+			meta.Labels = map[string]string{vantagev1alpha1.TokenSourceLabel: "true"}
+			return cl.Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta})
 		}
-		return cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("sa-%d", j)}, StringData: data})
+		data := map[string]string{"client_id": fmt.Sprintf("bench-%d", j), "client_secret": fmt.Sprintf("bench-secret-%d", j)}
+		return cl.Create(ctx, &corev1.Secret{ObjectMeta: meta, StringData: data})
 	})
 	created := make([]time.Time, n)
 	// The API server, with the admin's credentials, for its metrics and
@@ -232,9 +262,14 @@ func run(t *testing.T, n, unrelated, clients int, apiKeys bool) result {
 	start := time.Now()
 	parallel(n, func(i int) error {
 		created[i] = time.Now()
-		spec := vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: fmt.Sprintf("sa-%d", i%clients)}}
-		if apiKeys {
-			spec = vantagev1alpha1.VantageCredentialSpec{APIKeySecretRef: &vantagev1alpha1.APIKeySecretReference{Name: fmt.Sprintf("sa-%d", i%clients)}}
+		source := fmt.Sprintf("sa-%d", i%clients)
+		spec := vantagev1alpha1.VantageCredentialSpec{ServiceAccountSecretRef: &vantagev1alpha1.SecretKeyReference{Name: source}}
+		switch mode {
+		case "apikey":
+			spec = vantagev1alpha1.VantageCredentialSpec{APIKeySecretRef: &vantagev1alpha1.APIKeySecretReference{Name: source}}
+		case "serviceaccount":
+			spec = vantagev1alpha1.VantageCredentialSpec{ServiceAccountRef: &vantagev1alpha1.ServiceAccountReference{Name: source},
+				ClientID: ptr.To(fmt.Sprintf("bench-%d", i%clients))}
 		}
 		return cl.Create(ctx, &vantagev1alpha1.VantageCredential{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name(i)}, Spec: spec})
 	})

@@ -39,8 +39,9 @@ type Federation struct {
 const jwksTimeout = 5 * time.Second
 
 // checkFederatedLocked verifies a client assertion signed by the trusted
-// issuer of client.Federation. The keys are fetched for each request, so a
-// rotated key is trusted at once. s.mu is held.
+// issuer of client.Federation. Its keys are kept once read, as a token
+// server caches them, and read again when an assertion does not verify
+// with them, so a rotated key is trusted at once. s.mu is held.
 func (s *Server) checkFederatedLocked(client Client, r *http.Request) error {
 	fed := client.Federation
 	if got := r.PostForm.Get("client_assertion_type"); got != jwtBearer {
@@ -51,13 +52,18 @@ func (s *Server) checkFederatedLocked(client Client, r *http.Request) error {
 	if err != nil {
 		return errors.New("the client assertion is not a signed JWT")
 	}
-	keys, err := fetchJWKS(r.Context(), fed.JWKSURL, fed.CAPEM)
-	if err != nil {
-		return fmt.Errorf("the trusted issuer's keys could not be read: %v", err)
-	}
 	var claims jwt.Claims
-	if err := tok.Claims(keys, &claims); err != nil {
-		return errors.New("the client assertion's signature does not verify with the trusted issuer's keys")
+	// Keys read over one CA are not trusted by a client that names another.
+	cacheKey := fed.JWKSURL + "\x00" + string(fed.CAPEM)
+	if keys := s.jwks[cacheKey]; keys == nil || tok.Claims(keys, &claims) != nil {
+		keys, err := fetchJWKS(r.Context(), fed.JWKSURL, fed.CAPEM)
+		if err != nil {
+			return fmt.Errorf("the trusted issuer's keys could not be read: %v", err)
+		}
+		s.jwks[cacheKey] = keys
+		if err := tok.Claims(keys, &claims); err != nil {
+			return errors.New("the client assertion's signature does not verify with the trusted issuer's keys")
+		}
 	}
 	now := s.clock.Now()
 	tokenURL := s.srv.URL + r.URL.Path

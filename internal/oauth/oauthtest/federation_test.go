@@ -1,6 +1,7 @@
 package oauthtest_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -107,6 +108,43 @@ func TestFederatedClient(t *testing.T) {
 		}
 		if status, body := call(t, s, form("ci", assertion), nil); status != http.StatusBadRequest || !strings.Contains(body["error_description"].(string), "used before") {
 			t.Fatalf("second use: status %d, body %v; want 400 saying the jti was used before", status, body)
+		}
+	})
+
+	// As a token server caches an issuer's keys: read once, and again only
+	// when an assertion does not verify with them, so a rotated key is
+	// trusted at once and a steady stream of assertions costs no reads.
+	t.Run("the keys read once, and again after the issuer rotates them", func(t *testing.T) {
+		before := issuer.Fetches()
+		for i := range 3 {
+			c := valid()
+			c.ID = fmt.Sprintf("cached-%d", i)
+			assertion, err := issuer.Sign(c, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, body := call(t, s, form("ci", assertion), nil); status != http.StatusOK {
+				t.Fatalf("assertion %d: status %d, body %v", i, status, body)
+			}
+		}
+		if got := issuer.Fetches() - before; got > 1 {
+			t.Fatalf("three assertions read the keys %d times; want at most once", got)
+		}
+		if err := issuer.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+		before = issuer.Fetches()
+		c := valid()
+		c.ID = "after-rotation"
+		assertion, err := issuer.Sign(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, body := call(t, s, form("ci", assertion), nil); status != http.StatusOK {
+			t.Fatalf("after rotation: status %d, body %v; want the new key trusted", status, body)
+		}
+		if got := issuer.Fetches() - before; got != 1 {
+			t.Fatalf("after rotation the keys were read %d times; want once", got)
 		}
 	})
 

@@ -5,8 +5,10 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -18,24 +20,51 @@ import (
 // private half.
 type Issuer struct {
 	srv *httptest.Server
-	key *rsa.PrivateKey
-	kid string
+
+	mu        sync.Mutex
+	key       *rsa.PrivateKey
+	kid       string
+	rotations int
+	fetches   int
 }
 
 // NewIssuer starts an issuer on a free port of 127.0.0.1 with a fresh
 // 2048-bit RSA key. Close it when done.
 func NewIssuer() (*Issuer, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
+	i := &Issuer{}
+	if err := i.Rotate(); err != nil {
 		return nil, err
 	}
-	i := &Issuer{key: key, kid: "test-issuer-key"}
 	i.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		i.mu.Lock()
+		i.fetches++
+		keys := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &i.key.PublicKey, KeyID: i.kid, Algorithm: string(jose.RS256), Use: "sig"}}}
+		i.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
-			{Key: &i.key.PublicKey, KeyID: i.kid, Algorithm: string(jose.RS256), Use: "sig"}}})
+		_ = json.NewEncoder(w).Encode(keys)
 	}))
 	return i, nil
+}
+
+// Rotate replaces the signing key with a fresh one under a new kid, as an
+// issuer rotating its keys does: the JWK set then holds only the new one.
+func (i *Issuer) Rotate() error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.rotations++
+	i.key, i.kid = key, fmt.Sprintf("test-issuer-key-%d", i.rotations)
+	return nil
+}
+
+// Fetches is how many times the JWK set was read.
+func (i *Issuer) Fetches() int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.fetches
 }
 
 // Close stops the issuer.
@@ -55,7 +84,10 @@ func (i *Issuer) CAPEM() []byte {
 // Sign signs claims (and extra private claims, when not nil) as the
 // issuer, with its kid.
 func (i *Issuer) Sign(claims jwt.Claims, extra map[string]any) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: i.key, KeyID: i.kid}},
+	i.mu.Lock()
+	key, kid := i.key, i.kid
+	i.mu.Unlock()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return "", err

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"k8s.io/utils/clock"
 )
 
@@ -107,7 +108,9 @@ type Server struct {
 	tokens    map[string]issuedToken
 	serial    uint64
 	// jtis are the assertion ids seen, until their assertions expire.
-	jtis      map[string]time.Time
+	jtis map[string]time.Time
+	// jwks are the trusted issuers' keys, by JWKS URL and CA, once read.
+	jwks      map[string]*jose.JSONWebKeySet
 	apiKeys   map[string]APIKey
 	discovery discovery
 	// checks counts auth/test requests by the credential they carry.
@@ -169,6 +172,7 @@ func newServer() *Server {
 		perClient: make(map[string]int),
 		tokens:    make(map[string]issuedToken),
 		jtis:      make(map[string]time.Time),
+		jwks:      make(map[string]*jose.JSONWebKeySet),
 	}
 	_, _ = rand.Read(s.key) // never fails (crypto/rand panics instead)
 	return s
