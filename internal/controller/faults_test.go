@@ -285,6 +285,24 @@ func (at faultPoint) configure(ns, id string, c *vantagev1alpha1.VantageCredenti
 	}
 }
 
+// interceptWith shows the fake server's requests that match picks to see,
+// then answers them with fault (nil: as the server would), until the test
+// ends.
+func interceptWith(match func(*http.Request) bool, see func(*http.Request), fault func(http.ResponseWriter, *http.Request)) {
+	tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !match(r) {
+			return false
+		}
+		see(r)
+		if fault == nil {
+			return false
+		}
+		fault(w, r)
+		return true
+	})
+	DeferCleanup(func() { tokenSrv.Intercept(nil) })
+}
+
 // injectFault makes the fake server answer the requests c.at sends for
 // client id (or, for discovery, to the namespace's realm) with c.fault,
 // until the test ends. It returns the count of those attempts, and the
@@ -304,20 +322,11 @@ func injectFault(ns, id string, c pointedFault) (requests func() int, assertions
 		}
 		return requestsFor(id), assertions
 	case atServiceAccount:
-		tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-			if r.PostForm.Get("client_id") != id {
-				return false
-			}
+		interceptWith(func(r *http.Request) bool { return r.PostForm.Get("client_id") == id }, func(r *http.Request) {
 			mu.Lock()
 			sent = append(sent, r.PostForm.Get("client_assertion"))
 			mu.Unlock()
-			if c.fault == nil {
-				return false
-			}
-			c.fault(w, r)
-			return true
-		})
-		DeferCleanup(func() { tokenSrv.Intercept(nil) })
+		}, c.fault)
 		return requestsFor(id), assertions
 	}
 	n := 0
@@ -328,10 +337,7 @@ func injectFault(ns, id string, c pointedFault) (requests func() int, assertions
 		p := "/realms/" + realm(ns)
 		return strings.HasSuffix(r.URL.Path, p) || strings.HasPrefix(r.URL.Path, p+"/.well-known/")
 	}
-	tokenSrv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if !hits(r) {
-			return false
-		}
+	interceptWith(hits, func(r *http.Request) {
 		// A discovery is one or two requests (the RFC 8414 form after a 404):
 		// count attempts, by their first.
 		if c.at != atDiscovery || strings.HasSuffix(r.URL.Path, "/openid-configuration") {
@@ -339,13 +345,7 @@ func injectFault(ns, id string, c pointedFault) (requests func() int, assertions
 			n++
 			mu.Unlock()
 		}
-		if c.fault == nil {
-			return false
-		}
-		c.fault(w, r)
-		return true
-	})
-	DeferCleanup(func() { tokenSrv.Intercept(nil) })
+	}, c.fault)
 	return func() int {
 		mu.Lock()
 		defer mu.Unlock()

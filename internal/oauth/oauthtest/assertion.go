@@ -56,14 +56,21 @@ func (s *Server) checkAssertionLocked(client Client, r *http.Request) error {
 	case claims.ID == "":
 		return errors.New("the client assertion has no jti")
 	}
-	for jti, exp := range s.jtis {
-		if !now.Before(exp) {
+	return s.useJTILocked(claims.ID, claims.Expiry.Time(), now)
+}
+
+// useJTILocked refuses an assertion id seen before, and remembers this one
+// until its assertion expires at exp; ids of expired assertions are
+// forgotten. s.mu is held.
+func (s *Server) useJTILocked(id string, exp, now time.Time) error {
+	for jti, until := range s.jtis {
+		if !now.Before(until) {
 			delete(s.jtis, jti)
 		}
 	}
-	if _, seen := s.jtis[claims.ID]; seen {
+	if _, seen := s.jtis[id]; seen {
 		return errors.New("the client assertion's jti was used before")
 	}
-	s.jtis[claims.ID] = claims.Expiry.Time()
+	s.jtis[id] = exp
 	return nil
 }

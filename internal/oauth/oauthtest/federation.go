@@ -82,16 +82,7 @@ func (s *Server) checkFederatedLocked(client Client, r *http.Request) error {
 	if claims.ID == "" {
 		return nil
 	}
-	for jti, exp := range s.jtis {
-		if !now.Before(exp) {
-			delete(s.jtis, jti)
-		}
-	}
-	if _, seen := s.jtis[claims.ID]; seen {
-		return errors.New("the client assertion's jti was used before")
-	}
-	s.jtis[claims.ID] = claims.Expiry.Time()
-	return nil
+	return s.useJTILocked(claims.ID, claims.Expiry.Time(), now)
 }
 
 // fetchJWKS reads a JWK set, trusting only caPEM's CAs when it is set.
