@@ -77,11 +77,10 @@ type Error struct {
 
 // Error says what happened and what the user can do about it.
 func (e *Error) Error() string {
-	var b strings.Builder
 	if e.assertion {
-		fmt.Fprintf(&b, "no client assertion (%s): %s", e.Code, e.Description)
-		return b.String()
+		return fmt.Sprintf("no client assertion (%s): %s", e.Code, e.Description)
 	}
+	var b strings.Builder
 	switch {
 	case e.Code == codeDiscoveryFailed || e.Code == codeIssuerMismatch || e.Code == codeInvalidDiscovery:
 		fmt.Fprintf(&b, "issuer discovery failed (%s)", e.Code)
