@@ -143,8 +143,9 @@ var _ = Describe("token server faults", func() {
 			}, timeout, interval).Should(ContainElement(corev1.EventTypeWarning + "/" + want.reason))
 
 			// Not hammered: a stalled credential waits for a change, a
-			// transient one backs off from one second up.
-			Consistently(requests, 2*time.Second, interval).Should(BeNumerically("<=", 3))
+			// transient one backs off from one second up. A retry loop
+			// without a delay would send dozens within this second.
+			Consistently(requests, time.Second, interval).Should(BeNumerically("<=", 3))
 
 			everything, err := json.Marshal([]any{cred, evs})
 			Expect(err).NotTo(HaveOccurred())
@@ -169,13 +170,19 @@ var _ = Describe("token server faults", func() {
 
 	DescribeTable("a fault at a refresh: the last good token stays in the target, and the condition says until when",
 		func(c pointedFault) {
-			id := newClient(faultSecret, func(cl *oauthtest.Client) { cl.Lifetime = 12 * time.Second }, c.at.client(ns))
+			// refreshBefore is capped at half the lifetime, and the jitter
+			// brings the refresh up to a tenth earlier: it comes 40 to 50% into
+			// the lifetime. 8 s leaves the fault 4 s to show before expiry;
+			// a request that hangs takes the client's 5 s timeout, so its
+			// token lives 12 s.
+			lifetime := 8 * time.Second
+			if c.name == noAnswer {
+				lifetime = 12 * time.Second
+			}
+			id := newClient(faultSecret, func(cl *oauthtest.Client) { cl.Lifetime = lifetime }, c.at.client(ns))
 			saSecret(ns, "sa", keyFile(id, faultSecret))
-			// Refresh 1 to 2 s after issue, long before the 12 s expiry, so
-			// even a request that times out (5 s) fails while the token is
-			// valid.
 			newCredential(ns, "f", "sa", func(cr *vantagev1alpha1.VantageCredential) {
-				cr.Spec.RefreshBefore = &metav1.Duration{Duration: 10 * time.Second}
+				cr.Spec.RefreshBefore = &metav1.Duration{Duration: lifetime}
 				c.at.configure(ns, id, cr, false)
 			})
 			cred := waitReady(ns, "f")
@@ -353,10 +360,13 @@ func injectFault(ns, id string, c pointedFault) (requests func() int, assertions
 	}, assertions
 }
 
+// noAnswer names the fault that lasts the client's whole timeout.
+const noAnswer = "no answer within the client timeout"
+
 var faultCases = []faultCase{
 	{"connection refused", nil, true, outcome{reason: ReasonTokenRequestFailed, words: []string{"connection refused"}}},
 	{"connection reset mid-response", resetMidway, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"unexpected EOF"}}},
-	{"no answer within the client timeout", hang, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"no answer within 5s"}}},
+	{noAnswer, hang, false, outcome{reason: ReasonTokenRequestFailed, words: []string{"no answer within 5s"}}},
 	{"500", answer(http.StatusInternalServerError, ""), false, outcome{reason: ReasonTokenRequestFailed, words: []string{"500"}}},
 	{"502 with an HTML page", answer(http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"),
 		false, outcome{reason: ReasonTokenRequestFailed, words: []string{"502", "text/html"}}},
@@ -428,7 +438,7 @@ var checkFaultCases = []faultCase{
 // unverified (apikey_credential_test.go).
 var apiKeyFaultCases = []faultCase{
 	{"connection refused", nil, true, outcome{reason: ReasonValidationFailed, words: []string{"connection refused"}}},
-	{"no answer within the client timeout", hang, false, outcome{reason: ReasonValidationFailed, words: []string{"no answer within 5s"}}},
+	{noAnswer, hang, false, outcome{reason: ReasonValidationFailed, words: []string{"no answer within 5s"}}},
 	{"401", answer(http.StatusUnauthorized, `{"error":"invalid_token","error_description":"The access token provided is invalid"}`, "Content-Type", "application/json"),
 		false, outcome{reason: ReasonAPIKeyRejected, stalled: true, words: []string{"401 invalid_token"}}},
 	{"200 with authenticated false", answer(http.StatusOK, `{"authenticated":false}`, "Content-Type", "application/json"),
