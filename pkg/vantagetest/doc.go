@@ -8,7 +8,10 @@
 //   - ManagerOptions and Setup run the reconcilers in your manager, sending
 //     token requests to that server;
 //   - ServiceAccountSecret and Credential build the objects a test creates,
-//     and WaitReady waits for a credential's first token.
+//     and WaitReady waits for a credential's first token;
+//   - AddServiceAccountClient, TokenSourceServiceAccount and
+//     ServiceAccountCredential do the same for a secretless credential,
+//     which authenticates with a ServiceAccount's tokens.
 //
 // See docs/testkit.md and Example. Nothing else of the operator is public.
 package vantagetest

@@ -24,7 +24,8 @@ import (
 
 // A suite of your own: envtest with the operator's CRDs, the reconciler in
 // your manager against a fake token server, and a credential whose Secret
-// your code then reads. KUBEBUILDER_ASSETS must name the envtest binaries,
+// your code then reads; then a secretless credential, authenticating with a
+// ServiceAccount's tokens. KUBEBUILDER_ASSETS must name the envtest binaries,
 // as for any envtest suite.
 func Example() {
 	ctrl.SetLogger(logr.Discard())
@@ -69,9 +70,23 @@ func Example() {
 	fmt.Println("Secret", target.Name, "holds", keys)
 	fmt.Println("it holds the token the server issued:", string(target.Data["VANTAGE_API_KEY"]) == tokens.IssuedTokens()[0])
 	fmt.Println("token requests:", tokens.Requests("ci-runner"))
+
+	// Secretless: the server trusts the cluster's tokens of ServiceAccount
+	// team-a/reporting for client "reporting", and the credential names that
+	// ServiceAccount, which lends its tokens, instead of a key Secret.
+	check(tokens.AddServiceAccountClient(ctx, cfg, "reporting", "team-a", "reporting", time.Hour))
+	check(c.Create(ctx, vantagetest.TokenSourceServiceAccount("team-a", "reporting")))
+	check(c.Create(ctx, vantagetest.ServiceAccountCredential("team-a", "reporting", "reporting", "reporting", "clusters:read")))
+	cred, err = vantagetest.WaitReady(ctx, c, types.NamespacedName{Namespace: "team-a", Name: "reporting"}, 30*time.Second)
+	check(err)
+	check(c.Get(ctx, types.NamespacedName{Namespace: "team-a", Name: cred.Status.TargetSecretName}, target))
+	fmt.Println("Secret", target.Name, "holds the second token:", string(target.Data["VANTAGE_API_KEY"]) == tokens.IssuedTokens()[1])
+	fmt.Println("token requests:", tokens.Requests("reporting"))
 	// Output:
 	// Secret ci-runner holds [VANTAGE_API_KEY VANTAGE_API_URL access_token expires_at scope token_type]
 	// it holds the token the server issued: true
+	// token requests: 1
+	// Secret reporting holds the second token: true
 	// token requests: 1
 }
 

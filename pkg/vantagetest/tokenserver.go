@@ -1,7 +1,10 @@
 package vantagetest
 
 import (
+	"context"
 	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 )
@@ -31,6 +34,31 @@ func (t *TokenServer) APIURL() string { return t.s.URL() }
 // hour when zero); a short one lets a test see refreshes.
 func (t *TokenServer) AddClient(id, secret string, lifetime time.Duration) {
 	t.s.AddClient(oauthtest.Client{ID: id, Secret: secret, Lifetime: lifetime})
+}
+
+// AddServiceAccountClient registers a service account that authenticates
+// without a secret, with the tokens of the Kubernetes ServiceAccount
+// namespace/name (a credential's spec.serviceAccountRef, with
+// spec.clientID id), as a Keycloak federated client does. The server trusts
+// the service-account issuer of the cluster cfg reaches and checks each
+// token's signature, iss, sub, aud and expiry against it. Its tokens live
+// for lifetime (an hour when zero).
+//
+// A token server reads the issuer's public keys without credentials, so
+// this binds system:unauthenticated to the built-in
+// system:service-account-issuer-discovery role (ClusterRoleBinding
+// IssuerDiscoveryBinding), as a cluster publishing its issuer does. The
+// ServiceAccount must also lend its tokens: see TokenSourceServiceAccount.
+func (t *TokenServer) AddServiceAccountClient(ctx context.Context, cfg *rest.Config, id, namespace, name string, lifetime time.Duration) error {
+	iss, err := publishIssuer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	t.s.AddClient(oauthtest.Client{ID: id, Lifetime: lifetime, Federation: &oauthtest.Federation{
+		Issuer: iss.issuer, JWKSURL: iss.jwksURL, CAPEM: iss.caPEM,
+		Subject: "system:serviceaccount:" + namespace + ":" + name,
+	}})
+	return nil
 }
 
 // Requests counts the token requests a client made.
