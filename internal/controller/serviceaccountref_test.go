@@ -202,6 +202,10 @@ var _ = Describe("a ServiceAccount's token as the client assertion (serviceAccou
 		Eventually(condition(ns, "elsewhere", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + ReasonInvalidClient))
 		Expect(condition(ns, "elsewhere", vantagev1alpha1.ConditionStalled)()).To(Equal("True/" + ReasonInvalidClient))
 		Expect(saClaims(sent()[1]).Audience).To(Equal(jwt.Audience{"https://elsewhere.example"}))
+		// The refusal points at what this credential authenticates with.
+		ready := meta.FindStatusCondition(getCredential(ns, "elsewhere").Status.Conditions, vantagev1alpha1.ConditionReady)
+		Expect(ready.Message).To(ContainSubstring("trusts the client's assertions: for a ServiceAccount's tokens, the cluster's service-account issuer"))
+		Expect(ready.Message).NotTo(ContainSubstring("client_secret"))
 	})
 
 	It("waits for a missing ServiceAccount, not stalled, and acts at once when it appears", func() {

@@ -257,7 +257,9 @@ func (c *Client) attempt(ctx context.Context, req Request, method AuthMethod) (*
 	tok, err := cfg.Token(context.WithValue(reqCtx, oauth2.HTTPClient, rec.client(hc)))
 	arrived := c.clock.Now()
 	if err != nil {
-		return nil, c.failure(ctx, reqCtx, req, red, rec, err, arrived)
+		e := c.failure(ctx, reqCtx, req, red, rec, err, arrived)
+		e.by = req.auth()
+		return nil, e
 	}
 	t := newToken(tok, req, arrived, c.defaultLifetime)
 	t.TokenURL = req.TokenURL

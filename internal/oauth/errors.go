@@ -73,6 +73,31 @@ type Error struct {
 	// assertion says Request.Assertion failed, so nothing was sent; its
 	// description is the whole story.
 	assertion bool
+	// by is what authenticated the client, so that a refusal of the client
+	// points at the input that holds its credential.
+	by clientAuth
+}
+
+// clientAuth is what authenticates a client: a secret, a private key, or
+// assertions made elsewhere.
+type clientAuth int
+
+const (
+	bySecret clientAuth = iota
+	byPrivateKey
+	byAssertion
+)
+
+// checkClient says what to check when the token server refuses a client.
+func (by clientAuth) checkClient() string {
+	switch by {
+	case byPrivateKey:
+		return "check client_id, private_key and key_id in the service-account Secret, and that the token server holds the key's public half for the client"
+	case byAssertion:
+		return "check the client id, and that the token server trusts the client's assertions: for a ServiceAccount's tokens, the cluster's service-account issuer (its keys readable by the server) and the ServiceAccount, system:serviceaccount:<namespace>:<name>, as the client's subject"
+	default:
+		return "check client_id and client_secret in the service-account Secret"
+	}
 }
 
 // Error says what happened and what the user can do about it.
@@ -141,9 +166,9 @@ func (e *Error) hint() string {
 	}
 	switch e.Code {
 	case codeInvalidClient:
-		return "the token server refused the client credentials: check client_id and client_secret in the service-account Secret"
+		return "the token server refused the client credentials: " + e.by.checkClient()
 	case codeUnauthorizedClient:
-		return "the token server refused the client: check client_id and client_secret in the service-account Secret, and that the client may use the client-credentials grant"
+		return "the token server refused the client: " + e.by.checkClient() + "; check also that the client may use the client-credentials grant"
 	case codeInvalidScope:
 		return "the client may not request these scopes: check the requested scopes against those the client is allowed"
 	case codeInvalidGrant:

@@ -109,6 +109,18 @@ func (r Request) signsAssertion() bool {
 	return r.PrivateKey != nil || r.Assertion != nil
 }
 
+// auth says what authenticates the client.
+func (r Request) auth() clientAuth {
+	switch {
+	case r.Assertion != nil:
+		return byAssertion
+	case r.PrivateKey != nil:
+		return byPrivateKey
+	default:
+		return bySecret
+	}
+}
+
 // method resolves the default.
 func (r Request) method() AuthMethod {
 	if r.AuthMethod == "" {

@@ -31,7 +31,7 @@ var hints = []hint{
 	{"IssuerMismatch", "the discovery document names another issuer than `issuerURL`; the message names both: set `expectedIssuer` to the one it names, or fix `issuerURL`"},
 	{"AuthMethodUnsupported", "the token endpoint's `token_endpoint_auth_methods_supported` lacks the method the client would use: set `clientAuthMethod` to one it lists, or enable the method on the server"},
 	{"InvalidServiceAccountKey", "the key file is not JSON, or `client_id`/`client_secret` is empty, or it holds both `client_secret` and `private_key`, or its `private_key` is encrypted, public, too weak or of another kind (the message says which), or a URL in it is not https"},
-	{"InvalidClient", "the token server refused the client: check `client_id` and `client_secret`"},
+	{"InvalidClient", "the token server refused the client: check `client_id` and `client_secret` (with a private key: `private_key`, `key_id` and the public key the server holds; with `serviceAccountRef`: `clientID`, and that the server trusts the cluster's service-account issuer with the ServiceAccount as subject)"},
 	{"ServiceAccountNotFound", "create the ServiceAccount named in `serviceAccountRef`, labelled `vantage.omnivector.solutions/token-source: \"true\"`; the credential waits and acts when it appears"},
 	{"ServiceAccountNotOptedIn", "the ServiceAccount lacks the label `vantage.omnivector.solutions/token-source: \"true\"`; whoever owns it adds it (`kubectl label serviceaccount <name> vantage.omnivector.solutions/token-source=true`)"},
 	{"TokenRequestForbidden", "RBAC refuses the operator `create` on `serviceaccounts/token` in that namespace: the install was changed, or a scoped install lacks it; grant it there"},

@@ -136,7 +136,7 @@ spec:
 		Expect(failing).To(MatchRegexp(`Ready:\s+False \(InvalidClient\)`))
 		Expect(failing).To(MatchRegexp(`Stalled\s+True\s+InvalidClient`))
 		Expect(failing).To(ContainSubstring("does not exist: no token yet"))
-		Expect(failing).To(ContainSubstring("What to do:\n  the token server refused the client: check client_id and client_secret\n"))
+		Expect(failing).To(ContainSubstring("What to do:\n  the token server refused the client: check client_id and client_secret (with a private key: "))
 
 		cluster := vantage("status", "cvcred/fleet")
 		Expect(cluster).To(MatchRegexp(`Target Secret:\s+fleet-token in 2 namespaces \(0 failed\)`))
