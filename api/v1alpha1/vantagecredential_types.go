@@ -87,6 +87,11 @@ const (
 	// requests tokens only for ServiceAccounts that opted in, so naming one
 	// is not enough to borrow its identity.
 	TokenSourceLabel = "vantage.omnivector.solutions/token-source"
+	// TokenAudiencesAnnotation on a ServiceAccount that lends its tokens
+	// lists, comma-separated, the only audiences its tokens may be minted
+	// for. Without it the credential's author chooses the audience, and so
+	// which servers trusting the cluster's issuer the token works at.
+	TokenAudiencesAnnotation = "vantage.omnivector.solutions/token-audiences"
 )
 
 // Condition types, following kstatus.

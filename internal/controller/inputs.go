@@ -36,6 +36,10 @@ type inputs struct {
 	organization string
 	// templates is spec.target.template.data; nil means the default layout.
 	templates map[string]string
+	// audiences are the audiences the ServiceAccount of spec.serviceAccountRef
+	// lends its tokens for. They come with the ServiceAccount's
+	// resourceVersion, the source version, so they are not in the hash.
+	audiences audienceAllowlist
 	// hash fingerprints all of the above, so a change of any of them (a
 	// rotated client secret, new scopes, another template) gets a new token.
 	hash string

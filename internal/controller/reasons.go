@@ -25,6 +25,10 @@ const (
 	// ReasonTokenRequestForbidden: RBAC refuses the operator create on
 	// serviceaccounts/token for that ServiceAccount. Stalled.
 	ReasonTokenRequestForbidden = "TokenRequestForbidden"
+	// ReasonAudienceNotAllowed: the ServiceAccount's annotation
+	// vantage.omnivector.solutions/token-audiences does not list the
+	// audience the exchange needs. Stalled.
+	ReasonAudienceNotAllowed = "AudienceNotAllowed"
 	// ReasonSecretKeyNotFound: the Secret lacks the key the reference names.
 	ReasonSecretKeyNotFound = "SecretKeyNotFound"
 	// ReasonInvalidKey: the service-account key is malformed or incomplete.

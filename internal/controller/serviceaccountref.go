@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +34,7 @@ const (
 	codeTokenRequestForbidden = "token_request_forbidden"
 	codeServiceAccountGone    = "service_account_not_found"
 	codeTokenRequestError     = "token_request_error"
+	codeAudienceNotAllowed    = "audience_not_allowed"
 )
 
 // usesServiceAccount: the credential authenticates with a ServiceAccount's
@@ -78,7 +81,50 @@ func (r *VantageCredentialReconciler) readServiceAccountInputs(ctx context.Conte
 		return m.ResourceVersion, nil, p, nil
 	}
 	in, p = serviceAccountInputs(cred, namespace, r.Endpoints)
+	if in != nil {
+		in.audiences = tokenAudiences(m)
+	}
 	return m.ResourceVersion, in, p, nil
+}
+
+// audienceAllowlist is what a ServiceAccount's annotation
+// vantage.omnivector.solutions/token-audiences allows: every audience when
+// the annotation is absent, else only those it lists.
+type audienceAllowlist struct {
+	limited bool
+	list    []string
+}
+
+// tokenAudiences reads a ServiceAccount's audience allowlist. An annotation
+// that lists nothing allows nothing.
+func tokenAudiences(sa *metav1.PartialObjectMetadata) audienceAllowlist {
+	v, ok := sa.GetAnnotations()[vantagev1alpha1.TokenAudiencesAnnotation]
+	if !ok {
+		return audienceAllowlist{}
+	}
+	a := audienceAllowlist{limited: true}
+	for _, aud := range strings.Split(v, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			a.list = append(a.list, aud)
+		}
+	}
+	return a
+}
+
+// allows says whether a token may be minted for audience.
+func (a audienceAllowlist) allows(audience string) bool {
+	return !a.limited || slices.Contains(a.list, audience)
+}
+
+// refusal says why ServiceAccount name lends no token for audience, and
+// who can change that.
+func (a audienceAllowlist) refusal(name, audience string) string {
+	listed := "none"
+	if len(a.list) > 0 {
+		listed = strings.Join(a.list, ", ")
+	}
+	return fmt.Sprintf("ServiceAccount %q lends its tokens only for the audiences its annotation %s lists (%s), not for %q: whoever owns the ServiceAccount adds it there, or the credential names a listed one in spec.serviceAccountRef.audience",
+		name, vantagev1alpha1.TokenAudiencesAnnotation, listed, audience)
 }
 
 // checkOptedIn is the guard on whose identity a credential may borrow: the
@@ -114,8 +160,13 @@ func serviceAccountInputs(cred credential, namespace string, e Endpoints) (*inpu
 // with the audience the exchange asks for and the shortest lifetime,
 // requested through the TokenRequest API. The token is returned to the
 // exchange and held nowhere else.
-func (r *VantageCredentialReconciler) serviceAccountToken(key types.NamespacedName) func(context.Context, string) (string, error) {
+func (r *VantageCredentialReconciler) serviceAccountToken(key types.NamespacedName, allowed audienceAllowlist) func(context.Context, string) (string, error) {
 	return func(ctx context.Context, audience string) (string, error) {
+		// Checked here, where the audience is known: a discovered issuer
+		// is only learned during the exchange.
+		if !allowed.allows(audience) {
+			return "", &oauth.AssertionError{Kind: oauth.Terminal, Code: codeAudienceNotAllowed, Description: allowed.refusal(key.Name, audience)}
+		}
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 			Audiences:         []string{audience},

@@ -128,6 +128,13 @@ func saClaims(token string) jwt.Claims {
 	return c
 }
 
+// setTokenAudiences sets the ServiceAccount's token-audiences annotation.
+func setTokenAudiences(sa *corev1.ServiceAccount, audiences string) {
+	base := sa.DeepCopy()
+	sa.Annotations = map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: audiences}
+	Expect(k8sClient.Patch(ctx, sa, client.MergeFrom(base))).To(Succeed())
+}
+
 // setTokenSourceLabel sets or removes the opt-in label.
 func setTokenSourceLabel(sa *corev1.ServiceAccount, optIn bool) {
 	base := sa.DeepCopy()
@@ -235,6 +242,27 @@ var _ = Describe("a ServiceAccount's token as the client assertion (serviceAccou
 		waitReady(ns, "c")
 		setTokenSourceLabel(sa, false)
 		Eventually(condition(ns, "c", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + ReasonServiceAccountNotOptedIn))
+		Consistently(requestsFor(id), quiet, interval).Should(Equal(1))
+	})
+
+	It("lends tokens only for the audiences of its token-audiences annotation, and acts at once when the annotation changes", func() {
+		id := federatedClient(ns, tokenSourceName)
+		sent := sentAssertions(id)
+		// Created with the annotation, so no cache can have it without.
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tokenSourceName,
+			Labels:      map[string]string{vantagev1alpha1.TokenSourceLabel: "true"},
+			Annotations: map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://elsewhere.example"}}}
+		Expect(k8sClient.Create(ctx, sa)).To(Succeed())
+		newCredential(ns, "c", "", withServiceAccount(tokenSourceName, id))
+		Eventually(condition(ns, "c", vantagev1alpha1.ConditionReady), timeout, interval).Should(Equal("False/" + ReasonAudienceNotAllowed))
+		Expect(condition(ns, "c", vantagev1alpha1.ConditionStalled)()).To(Equal("True/" + ReasonAudienceNotAllowed))
+		ready := meta.FindStatusCondition(getCredential(ns, "c").Status.Conditions, vantagev1alpha1.ConditionReady)
+		Expect(ready.Message).To(ContainSubstring(`lists (https://elsewhere.example), not for "` + tokenSrv.TokenURL() + `"`))
+		Expect(sent()).To(BeEmpty(), "no ServiceAccount token reaches the token server")
+
+		setTokenAudiences(sa, "https://elsewhere.example, "+tokenSrv.TokenURL())
+		waitReady(ns, "c")
+		Expect(saClaims(sent()[0]).Audience).To(Equal(jwt.Audience{tokenSrv.TokenURL()}))
 		Consistently(requestsFor(id), quiet, interval).Should(Equal(1))
 	})
 

@@ -87,8 +87,28 @@ var _ = Describe("serviceAccountRef inputs", func() {
 			Expect(failureReason(&oauth.Error{Kind: kind, Code: code})).To(Equal(reason))
 		},
 		Entry("RBAC refused the TokenRequest", codeTokenRequestForbidden, oauth.Terminal, ReasonTokenRequestForbidden),
+		Entry("the ServiceAccount does not lend tokens for the audience", codeAudienceNotAllowed, oauth.Terminal, ReasonAudienceNotAllowed),
 		Entry("the ServiceAccount went away in between", codeServiceAccountGone, oauth.Transient, ReasonServiceAccountNotFound),
 		Entry("the API server failed otherwise", codeTokenRequestError, oauth.Transient, ReasonTokenRequestFailed),
+	)
+
+	DescribeTable("the token-audiences annotation limits the audiences a ServiceAccount lends tokens for",
+		func(annotations map[string]string, audience string, allowed bool, listed string) {
+			sa := serviceAccountMetadata()
+			sa.Name, sa.Annotations = "vantage-client", annotations
+			a := tokenAudiences(sa)
+			Expect(a.allows(audience)).To(Equal(allowed))
+			if !allowed {
+				Expect(a.refusal("vantage-client", audience)).To(ContainSubstring(
+					`ServiceAccount "vantage-client" lends its tokens only for the audiences its annotation vantage.omnivector.solutions/token-audiences lists (` + listed + `), not for "` + audience + `"`))
+			}
+		},
+		Entry("no annotation: any audience", nil, "https://kubernetes.default.svc", true, ""),
+		Entry("listed", map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://kc/realms/v"}, "https://kc/realms/v", true, ""),
+		Entry("one of several, spaces around", map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: " https://a , https://kc/realms/v"}, "https://kc/realms/v", true, ""),
+		Entry("not listed", map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://a,https://b"}, "https://kubernetes.default.svc", false, "https://a, https://b"),
+		Entry("a prefix is not the audience", map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://kc"}, "https://kc/realms/v", false, "https://kc"),
+		Entry("an empty list allows nothing", map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: " , "}, "https://kc/realms/v", false, "none"),
 	)
 
 	It("keeps the opt-in label in the metadata cache, beside the managed-by label", func() {
@@ -106,5 +126,14 @@ var _ = Describe("serviceAccountRef inputs", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(slim.(metav1.Object).GetLabels()).To(Equal(both.Labels))
 		Expect(managedByLabels).To(Equal(map[string]string{vantagev1alpha1.ManagedByLabel: vantagev1alpha1.ManagedByValue}), "the shared map is not changed")
+	})
+
+	It("keeps the token-audiences annotation in the metadata cache, and no other", func() {
+		sa := serviceAccountMetadata()
+		sa.Namespace, sa.Name = "hpc", "vantage-client"
+		sa.Annotations = map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://kc/realms/v", "kubectl.kubernetes.io/last-applied-configuration": "{}"}
+		slim, err := secretMetadataTransform(sa)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(slim.(metav1.Object).GetAnnotations()).To(Equal(map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://kc/realms/v"}))
 	})
 })

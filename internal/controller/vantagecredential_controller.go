@@ -216,7 +216,7 @@ func (r *VantageCredentialReconciler) exchange(ctx context.Context, f *facts, d 
 	req := f.inputs.request
 	req.Caller = key.String()
 	if f.serviceAccount.Name != "" {
-		req.Assertion = r.serviceAccountToken(f.serviceAccount)
+		req.Assertion = r.serviceAccountToken(f.serviceAccount, f.inputs.audiences)
 	}
 	tok, err := r.Exchanger.Exchange(ctx, req)
 	if wait, ok := oauth.IsThrottled(err); ok {
@@ -307,6 +307,8 @@ func failureReason(e *oauth.Error) string {
 		return ReasonTokenURLNotAllowed
 	case codeTokenRequestForbidden:
 		return ReasonTokenRequestForbidden
+	case codeAudienceNotAllowed:
+		return ReasonAudienceNotAllowed
 	case codeServiceAccountGone:
 		return ReasonServiceAccountNotFound
 	}

@@ -290,8 +290,8 @@ func resourceVersionChanged[T client.Object]() predicate.TypedFuncs[T] {
 	}
 }
 
-// secretMetadataTransform keeps, of each Secret's, ConfigMap's or
-// Namespace's metadata, only what the watches use, so the metadata cache of
+// secretMetadataTransform keeps, of each Secret's, ConfigMap's,
+// ServiceAccount's or Namespace's metadata, only what the watches use, so the metadata cache of
 // every one in the cluster stays small (no managed fields, no last-applied
 // annotations).
 func secretMetadataTransform(obj any) (any, error) {
@@ -316,6 +316,10 @@ func secretMetadataTransform(obj any) (any, error) {
 		l := map[string]string{vantagev1alpha1.TokenSourceLabel: v}
 		maps.Copy(l, slim.Labels)
 		slim.Labels = l
+	}
+	if v, ok := m.Annotations[vantagev1alpha1.TokenAudiencesAnnotation]; ok {
+		// The audiences a ServiceAccount lends its tokens for.
+		slim.Annotations = map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: v}
 	}
 	return slim, nil
 }

@@ -35,6 +35,7 @@ var hints = []hint{
 	{"ServiceAccountNotFound", "create the ServiceAccount named in `serviceAccountRef`, labelled `vantage.omnivector.solutions/token-source: \"true\"`; the credential waits and acts when it appears"},
 	{"ServiceAccountNotOptedIn", "the ServiceAccount lacks the label `vantage.omnivector.solutions/token-source: \"true\"`; whoever owns it adds it (`kubectl label serviceaccount <name> vantage.omnivector.solutions/token-source=true`)"},
 	{"TokenRequestForbidden", "RBAC refuses the operator `create` on `serviceaccounts/token` in that namespace: the install was changed, or a scoped install lacks it; grant it there"},
+	{"AudienceNotAllowed", "the ServiceAccount's annotation `vantage.omnivector.solutions/token-audiences` does not list the audience the exchange needs (the message names both): whoever owns the ServiceAccount adds it, or set `serviceAccountRef.audience` to a listed one"},
 	{"InvalidScope", "the token server refused a requested scope"},
 	{"TokenRequestRejected", "the token server refused the request otherwise, or answered with something that is not a token"},
 	{"NoTargetNamespaces", "a ClusterVantageCredential's target selects no namespace: label one, or list it in `target.namespaces`"},
