@@ -188,7 +188,8 @@ func world() []client.Object {
 	}
 	return []client.Object{
 		healthy, broken, apiKey, other, cluster, restarting, borrower,
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secretless", Name: "vantage-client"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secretless", Name: "vantage-client",
+			Annotations: map[string]string{vantagev1alpha1.TokenAudiencesAnnotation: "https://auth.example.com/realms/vantage"}}},
 		secret("hpc", "ci-runner-sa", map[string]string{"service-account.json": `{"client_id":"ci-runner","client_secret":"` + clientSecret + `"}`}),
 		secret("hpc", "ci-runner", map[string]string{"access_token": token, "VANTAGE_API_KEY": token, "VANTAGE_API_URL": apiURL,
 			"expires_at": "2026-11-22T15:59:00Z", "scope": "clusters:read jobs:read", "token_type": "Bearer"}),

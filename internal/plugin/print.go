@@ -175,6 +175,9 @@ func printDetail(out io.Writer, r *Report, now time.Time) error {
 		default:
 			p("  \texists, but lends no token: it lacks the label %s=true", vantagev1alpha1.TokenSourceLabel)
 		}
+		if s.Audiences != nil {
+			p("  \tonly for the audiences of its annotation %s: %q", vantagev1alpha1.TokenAudiencesAnnotation, *s.Audiences)
+		}
 	}
 	t := r.Target
 	if r.cred.cluster != nil {

@@ -108,13 +108,17 @@ type SourceReport struct {
 }
 
 // ServiceAccountReport says whether the ServiceAccount of
-// spec.serviceAccountRef exists and lends its tokens (the opt-in label).
+// spec.serviceAccountRef exists and lends its tokens (the opt-in label),
+// and for which audiences when its token-audiences annotation limits them.
 type ServiceAccountReport struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
 	Exists    bool   `json:"exists"`
 	OptedIn   bool   `json:"optedIn"`
-	Error     string `json:"error,omitempty"`
+	// Audiences is the token-audiences annotation as written; nil when it
+	// is absent (any audience).
+	Audiences *string `json:"audiences,omitempty"`
+	Error     string  `json:"error,omitempty"`
 }
 
 // EventReport is one event about the credential.
@@ -293,6 +297,9 @@ func (e *env) inspectServiceAccount(ctx context.Context, c credential) *ServiceA
 	}
 	s.Exists = true
 	s.OptedIn = sa.Labels[vantagev1alpha1.TokenSourceLabel] == "true"
+	if v, ok := sa.Annotations[vantagev1alpha1.TokenAudiencesAnnotation]; ok {
+		s.Audiences = &v
+	}
 	return s
 }
 
