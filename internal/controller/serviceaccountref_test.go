@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,42 +27,20 @@ import (
 	"sigs.k8s.io/yaml"
 
 	vantagev1alpha1 "github.com/omnivector-solutions/vantage-credential-operator/api/v1alpha1"
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/clusterissuer"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 )
 
 // tokenSourceName is the ServiceAccount the specs lend tokens from.
 const tokenSourceName = "vantage-client"
 
-// apiServerIssuer is the envtest API server's service-account issuer, as
-// its discovery document names it, and the URL of its keys on the address
-// the tests reach it at (the document's jwks_uri names envtest's advertised
-// address, where nothing listens). Reading them anonymously is allowed
-// first, as a token server outside the cluster needs (the README's trust
-// setup).
+// apiServerIssuer is the envtest API server's service-account issuer and
+// the URL of its keys. Reading them anonymously is allowed first, as a
+// token server outside the cluster needs (the README's trust setup).
 var apiServerIssuer = sync.OnceValues(func() (issuer, jwksURL string) {
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "service-account-issuer-discovery-anonymous"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:service-account-issuer-discovery"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:unauthenticated"}},
-	}
-	Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, binding))).To(Succeed())
-	hc, err := rest.HTTPClientFor(rest.AnonymousClientConfig(cfg))
+	iss, err := clusterissuer.Publish(ctx, cfg)
 	Expect(err).NotTo(HaveOccurred())
-	var doc struct {
-		Issuer string `json:"issuer"`
-	}
-	Eventually(func() error {
-		resp, err := hc.Get(strings.TrimSuffix(cfg.Host, "/") + "/.well-known/openid-configuration")
-		if err != nil {
-			return err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /.well-known/openid-configuration: %s", resp.Status)
-		}
-		return json.NewDecoder(resp.Body).Decode(&doc)
-	}, timeout, interval).Should(Succeed(), "the RBAC binding takes effect")
-	return doc.Issuer, strings.TrimSuffix(cfg.Host, "/") + "/openid/v1/jwks"
+	return iss.URL, iss.JWKSURL
 })
 
 // federatedClient registers a client of the fake server that accepts the

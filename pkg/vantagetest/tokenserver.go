@@ -6,8 +6,14 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/clusterissuer"
 	"github.com/omnivector-solutions/vantage-credential-operator/internal/oauth/oauthtest"
 )
+
+// IssuerDiscoveryBinding is the ClusterRoleBinding AddServiceAccountClient
+// creates: it lets anyone read the cluster's service-account issuer and its
+// public keys, as a token server must.
+const IssuerDiscoveryBinding = clusterissuer.AnonymousBinding
 
 // TokenServer is a fake Vantage on 127.0.0.1: an OAuth2 token endpoint for
 // the client-credentials grant, issuing JWTs, and the API's
@@ -50,12 +56,12 @@ func (t *TokenServer) AddClient(id, secret string, lifetime time.Duration) {
 // IssuerDiscoveryBinding), as a cluster publishing its issuer does. The
 // ServiceAccount must also lend its tokens: see TokenSourceServiceAccount.
 func (t *TokenServer) AddServiceAccountClient(ctx context.Context, cfg *rest.Config, id, namespace, name string, lifetime time.Duration) error {
-	iss, err := publishIssuer(ctx, cfg)
+	iss, err := clusterissuer.Publish(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	t.s.AddClient(oauthtest.Client{ID: id, Lifetime: lifetime, Federation: &oauthtest.Federation{
-		Issuer: iss.issuer, JWKSURL: iss.jwksURL, CAPEM: iss.caPEM,
+		Issuer: iss.URL, JWKSURL: iss.JWKSURL, CAPEM: iss.CAPEM,
 		Subject: "system:serviceaccount:" + namespace + ":" + name,
 	}})
 	return nil

@@ -6,15 +6,15 @@ package utils
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/omnivector-solutions/vantage-credential-operator/internal/clusterissuer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -182,33 +182,17 @@ func ProjectDir() (string, error) {
 	}
 }
 
-// ServiceAccountIssuer is the API server's service-account issuer, as its
-// discovery document names it, and where its keys are on the address the
-// tests reach it at: the document's jwks_uri names envtest's advertised
-// address, where nothing listens. caFile is written with the API server's
-// serving CA, which a token server fetching the keys must trust.
+// ServiceAccountIssuer is the API server's service-account issuer and
+// where its keys are on the address the tests reach it at. caFile is
+// written with the API server's serving CA, which a token server fetching
+// the keys must trust.
 func (c *ControlPlane) ServiceAccountIssuer(caFile string) (issuer, jwksURL string, err error) {
-	hc, err := rest.HTTPClientFor(c.Config)
+	iss, err := clusterissuer.Read(context.Background(), c.Config)
 	if err != nil {
 		return "", "", err
 	}
-	host := strings.TrimSuffix(c.Config.Host, "/")
-	resp, err := hc.Get(host + "/.well-known/openid-configuration")
-	if err != nil {
+	if err := os.WriteFile(caFile, iss.CAPEM, 0o600); err != nil {
 		return "", "", err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("GET /.well-known/openid-configuration: %s", resp.Status)
-	}
-	var doc struct {
-		Issuer string `json:"issuer"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return "", "", fmt.Errorf("the service-account issuer's discovery document: %w", err)
-	}
-	if err := os.WriteFile(caFile, c.Config.CAData, 0o600); err != nil {
-		return "", "", err
-	}
-	return doc.Issuer, host + "/openid/v1/jwks", nil
+	return iss.URL, iss.JWKSURL, nil
 }
