@@ -291,9 +291,9 @@ func resourceVersionChanged[T client.Object]() predicate.TypedFuncs[T] {
 }
 
 // secretMetadataTransform keeps, of each Secret's, ConfigMap's,
-// ServiceAccount's or Namespace's metadata, only what the watches use, so the metadata cache of
-// every one in the cluster stays small (no managed fields, no last-applied
-// annotations).
+// ServiceAccount's or Namespace's metadata, only what the watches use, so
+// the metadata cache of every one in the cluster stays small (no managed
+// fields, no last-applied annotations).
 func secretMetadataTransform(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
